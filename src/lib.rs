@@ -1,0 +1,13 @@
+//! envwatch: takes air and water readings from monitoring stations, keeps them safely,
+//! judges them against China's national standards (HJ 633 / HJ 663 AQI, GB 3838 water
+//! classes) and shows whether a district meets its targets.
+//!
+//! Data flow (docs/architecture.md): `sources` -> `decode` -> `store` -> `judge` ->
+//! `publish` / `alert`, with `serve` exposing health and metrics.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod logging;
+pub mod model;
+pub mod standards;
