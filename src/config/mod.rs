@@ -101,8 +101,16 @@ impl Config {
         Ok(Config {
             dir: dir.to_path_buf(),
             daemon,
-            stations: stations.into_iter().flat_map(|(_, v)| v).map(|e| e.0).collect(),
-            sections: sections.into_iter().flat_map(|(_, v)| v).map(|e| e.0).collect(),
+            stations: stations
+                .into_iter()
+                .flat_map(|(_, v)| v)
+                .map(|e| e.0)
+                .collect(),
+            sections: sections
+                .into_iter()
+                .flat_map(|(_, v)| v)
+                .map(|e| e.0)
+                .collect(),
             pipelines: pipelines.into_iter().map(|p| p.pipeline).collect(),
             mn_index,
         })
@@ -194,10 +202,13 @@ fn load_daemon(path: &Path, diags: &mut Diagnostics) -> Option<(LoadedDaemon, So
         secret_paths.push((&["influx", "token"], i.token.as_ref()));
     }
     for (key_path, secret) in secret_paths {
-        if let Some(s) = secret {
-            if let Err(e) = s.resolve() {
-                diags.push(file.diag(doc.span_of(key_path), format!("{}: {e}", key_path.join("."))));
-            }
+        if let Some(s) = secret
+            && let Err(e) = s.resolve()
+        {
+            diags.push(file.diag(
+                doc.span_of(key_path),
+                format!("{}: {e}", key_path.join(".")),
+            ));
         }
     }
     for (key, t) in [
@@ -398,13 +409,13 @@ fn cross_check(
                       id: &SiteId,
                       what: &str,
                       diags: &mut Diagnostics| {
-        if let Some(mn) = mn {
-            if let Some(other) = mn_index.insert(mn.clone(), id.clone()) {
-                diags.push(file.diag(
-                    Some(span.clone()),
-                    format!("{what} \"{id}\": MN {mn} is already used by \"{other}\""),
-                ));
-            }
+        if let Some(mn) = mn
+            && let Some(other) = mn_index.insert(mn.clone(), id.clone())
+        {
+            diags.push(file.diag(
+                Some(span.clone()),
+                format!("{what} \"{id}\": MN {mn} is already used by \"{other}\""),
+            ));
         }
     };
     for (file, entries) in stations {
@@ -495,7 +506,10 @@ fn cross_check(
                 if url::Url::parse(&h.url.replace(['{', '}'], "")).is_err() {
                     diags.push(lp.file.diag(
                         at("source"),
-                        format!("pipeline \"{}\": source.url \"{}\" is not a URL", p.name, h.url),
+                        format!(
+                            "pipeline \"{}\": source.url \"{}\" is not a URL",
+                            p.name, h.url
+                        ),
                     ));
                 }
                 let secret = h.auth.as_ref().map(|a| match a {
@@ -544,13 +558,13 @@ fn cross_check(
                     ),
                 ));
             }
-            if let Some(tz) = &j.timezone {
-                if tz.parse::<chrono_tz::Tz>().is_err() {
-                    diags.push(lp.file.diag(
-                        at("json"),
-                        format!("pipeline \"{}\": unknown time zone \"{tz}\"", p.name),
-                    ));
-                }
+            if let Some(tz) = &j.timezone
+                && tz.parse::<chrono_tz::Tz>().is_err()
+            {
+                diags.push(lp.file.diag(
+                    at("json"),
+                    format!("pipeline \"{}\": unknown time zone \"{tz}\"", p.name),
+                ));
             }
         }
     }

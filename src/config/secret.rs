@@ -51,15 +51,15 @@ pub enum SecretError {
 
 impl SecretRef {
     pub fn parse(s: &str) -> Result<SecretRef, SecretError> {
-        if let Some(name) = s.strip_prefix("env:") {
-            if !name.is_empty() {
-                return Ok(SecretRef::Env(name.to_string()));
-            }
+        if let Some(name) = s.strip_prefix("env:")
+            && !name.is_empty()
+        {
+            return Ok(SecretRef::Env(name.to_string()));
         }
-        if let Some(path) = s.strip_prefix("file:") {
-            if !path.is_empty() {
-                return Ok(SecretRef::File(PathBuf::from(path)));
-            }
+        if let Some(path) = s.strip_prefix("file:")
+            && !path.is_empty()
+        {
+            return Ok(SecretRef::File(PathBuf::from(path)));
         }
         Err(SecretError::Inline)
     }
