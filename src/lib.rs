@@ -11,4 +11,5 @@ pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod model;
+pub mod sources;
 pub mod standards;

@@ -518,7 +518,8 @@ fn cross_check(
                     pipeline::HttpAuth::QueryKey { key, .. } => key,
                     pipeline::HttpAuth::HeaderKey { key, .. } => key,
                 });
-                if let Some(Err(e)) = secret.map(|s| s.resolve()) {
+                // A disabled feed may name a secret that is not provisioned yet.
+                if let Some(Err(e)) = secret.filter(|_| p.enabled).map(|s| s.resolve()) {
                     diags.push(lp.file.diag(
                         at("auth"),
                         format!("pipeline \"{}\": source.auth: {e}", p.name),

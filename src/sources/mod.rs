@@ -1,0 +1,3 @@
+//! Where readings come from: MQTT subscriptions, HTTP polling, files.
+
+pub mod http;
