@@ -201,13 +201,8 @@ impl PipelineRuntime {
             }
             Err(e) => reasons.push(format!("{}: {e}", e.kind())),
         }
-        let dead_letter = (!reasons.is_empty()).then(|| DeadLetter {
-            received_at,
-            pipeline: self.name.clone(),
-            origin: origin.to_string(),
-            reason: reasons.join("; "),
-            payload: payload[..payload.len().min(crate::store::dead_letters::MAX_PAYLOAD)]
-                .to_vec(),
+        let dead_letter = (!reasons.is_empty()).then(|| {
+            DeadLetter::new(received_at, &self.name, origin, reasons.join("; "), payload)
         });
         if let Some(d) = &dead_letter {
             tracing::debug!(pipeline = %self.name, origin, reason = %d.reason, "dead letter");

@@ -242,14 +242,13 @@ fn handle_publish(
     let mut env = match routes.iter().find(|r| topic_matches(&r.filter, topic)) {
         Some(r) => r.pipeline.process(&p.payload, &origin, topic, now),
         None => Envelope {
-            dead_letter: Some(crate::store::DeadLetter {
-                received_at: now,
-                pipeline: String::new(),
+            dead_letter: Some(crate::store::DeadLetter::new(
+                now,
+                "",
                 origin,
-                reason: format!("no_pipeline: no pipeline subscribes topic \"{topic}\""),
-                payload: p.payload[..p.payload.len().min(crate::store::dead_letters::MAX_PAYLOAD)]
-                    .to_vec(),
-            }),
+                format!("no_pipeline: no pipeline subscribes topic \"{topic}\""),
+                &p.payload,
+            )),
             ..Envelope::default()
         },
     };

@@ -15,7 +15,30 @@ pub struct DeadLetter {
     /// `mqtt:topic`, `file:path:line`, `http:url`.
     pub origin: String,
     pub reason: String,
+    /// The raw payload (callers may already cut it to [`MAX_PAYLOAD`]).
     pub payload: Vec<u8>,
+    /// Size of the payload as received.
+    pub payload_size: usize,
+}
+
+impl DeadLetter {
+    /// A dead letter keeping at most [`MAX_PAYLOAD`] bytes of `payload`.
+    pub fn new(
+        received_at: DateTime<Utc>,
+        pipeline: impl Into<String>,
+        origin: impl Into<String>,
+        reason: impl Into<String>,
+        payload: &[u8],
+    ) -> DeadLetter {
+        DeadLetter {
+            received_at,
+            pipeline: pipeline.into(),
+            origin: origin.into(),
+            reason: reason.into(),
+            payload: payload[..payload.len().min(MAX_PAYLOAD)].to_vec(),
+            payload_size: payload.len(),
+        }
+    }
 }
 
 /// A dead letter as read back.
@@ -42,7 +65,7 @@ pub(super) fn insert(tx: &Transaction<'_>, letters: &[DeadLetter]) -> rusqlite::
             d.pipeline,
             d.origin,
             d.reason,
-            d.payload.len() as i64,
+            d.payload_size.max(d.payload.len()) as i64,
             cut
         ])?;
     }
