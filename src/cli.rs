@@ -75,6 +75,10 @@ pub enum Command {
     Alerts(AlertsCommand),
     /// Built-in benchmarks on generated data (air, water, ingest, influx, ...).
     Bench(BenchArgs),
+    /// Run only the ingest path (MQTT pipelines -> store) until SIGTERM; for crash tests
+    /// and feed debugging. Prints `ready` once subscribed.
+    #[command(hide = true)]
+    Ingest(RunArgs),
 }
 
 #[derive(Debug, Args)]

@@ -8,8 +8,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod decode;
 pub mod demo;
+pub mod ingest;
 pub mod logging;
 pub mod model;
 pub mod sources;
 pub mod standards;
+pub mod store;
+pub mod validate;

@@ -1,6 +1,9 @@
 //! One handler per subcommand. Handlers return an exit code; errors become a message.
 
+mod bench;
 mod check_config;
+mod hj212;
+mod ingest;
 
 use std::process::ExitCode;
 
@@ -19,9 +22,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Air(AirCommand::Daily(_)) => not_yet("air daily", 4),
         Command::Air(AirCommand::Ratio(_)) => not_yet("air ratio", 4),
         Command::Water(WaterCommand::Classify(_)) => not_yet("water classify", 5),
-        Command::Hj212(Hj212Command::Decode(_)) => not_yet("hj212 decode", 6),
+        Command::Hj212(Hj212Command::Decode(args)) => hj212::run(&args),
+        Command::Ingest(args) => ingest::run(&args),
         Command::Alerts(AlertsCommand::List(_) | AlertsCommand::Test(_)) => not_yet("alerts", 10),
-        Command::Bench(_) => not_yet("bench", 4),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
