@@ -507,3 +507,149 @@ mod tests {
         assert!(r.contains("page=2") && r.contains("appKey=***"), "{r}");
     }
 }
+
+/// Counters of HTTP sources (registered in /metrics by the daemon).
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    pub windows: std::sync::atomic::AtomicU64,
+    pub pages: std::sync::atomic::AtomicU64,
+    pub not_modified: std::sync::atomic::AtomicU64,
+    pub retries: std::sync::atomic::AtomicU64,
+    pub failures: std::sync::atomic::AtomicU64,
+}
+
+/// The cursor key of a pipeline in the store's `cursors` table.
+pub fn cursor_key(pipeline: &str) -> String {
+    format!("http:{pipeline}")
+}
+
+/// Where the first window starts when nothing is stored: `start_back` ago, on the hour.
+fn initial_from(settings: &HttpSource, now: DateTime<Utc>) -> DateTime<Utc> {
+    let back = chrono::Duration::from_std(settings.start_back).unwrap_or(chrono::Duration::days(1));
+    let ts = (now - back).timestamp();
+    DateTime::from_timestamp(ts - ts.rem_euclid(3600), 0).unwrap_or(now)
+}
+
+/// Polls one HTTP pipeline until `cancel` fires.
+///
+/// Windows are `[from, from + window)`. A window that has closed (its end is in the past)
+/// is fetched once and the cursor moves past it in the same transaction as its readings;
+/// the newest, still open window keeps the cursor at its start and is re-polled every
+/// `interval` (with the same URL, so ETag / Last-Modified make an unchanged poll cheap).
+/// After a restart the stored cursor says exactly where to resume: no window is skipped,
+/// and closed windows are not fetched again.
+pub async fn run(
+    poller: HttpPoller,
+    runtime: std::sync::Arc<crate::ingest::PipelineRuntime>,
+    tz: chrono_tz::Tz,
+    stored_cursor: Option<String>,
+    tx: tokio::sync::mpsc::Sender<crate::ingest::Envelope>,
+    metrics: std::sync::Arc<HttpMetrics>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let key = cursor_key(poller.pipeline());
+    let mut cursor: HttpCursor = stored_cursor
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    let window = chrono::Duration::from_std(poller.settings().window)
+        .unwrap_or(chrono::Duration::hours(1))
+        .max(chrono::Duration::seconds(1));
+    loop {
+        let now = Utc::now();
+        let from = cursor
+            .next_from
+            .unwrap_or_else(|| initial_from(poller.settings(), now));
+        let to = from + window;
+        let closed = to <= now;
+        let (f, t) = (poller.format_time(from, tz), poller.format_time(to, tz));
+        let validators = if closed {
+            (None, None)
+        } else {
+            (cursor.etag.as_deref(), cursor.last_modified.as_deref())
+        };
+        let fetched = tokio::select! {
+            r = poller.fetch_window(&f, &t, validators) => r,
+            () = cancel.cancelled() => return,
+        };
+        metrics.windows.fetch_add(1, Relaxed);
+        let mut envelopes = Vec::new();
+        let next = match fetched {
+            Ok(WindowFetch::NotModified) => {
+                metrics.not_modified.fetch_add(1, Relaxed);
+                Some((cursor.etag.clone(), cursor.last_modified.clone()))
+            }
+            Ok(WindowFetch::Pages {
+                pages,
+                etag,
+                last_modified,
+                retries,
+            }) => {
+                metrics.retries.fetch_add(u64::from(retries), Relaxed);
+                metrics.pages.fetch_add(pages.len() as u64, Relaxed);
+                for page in pages {
+                    let origin = format!("http:{}", page.url);
+                    envelopes.push(runtime.process(
+                        &page.body,
+                        &origin,
+                        poller.pipeline(),
+                        Utc::now(),
+                    ));
+                }
+                Some((etag, last_modified))
+            }
+            Err(e) => {
+                metrics.failures.fetch_add(1, Relaxed);
+                tracing::error!(
+                    pipeline = %poller.pipeline(),
+                    window = %format!("{f}..{t}"),
+                    "{e}; this window is tried again at the next poll"
+                );
+                None
+            }
+        };
+        let next = match next {
+            // A closed window is done: move past it and forget its validators.
+            Some(_) if closed => HttpCursor {
+                next_from: Some(to),
+                etag: None,
+                last_modified: None,
+            },
+            // The open window stays the cursor; its validators make re-polls cheap.
+            Some((etag, last_modified)) => HttpCursor {
+                next_from: Some(from),
+                etag,
+                last_modified,
+            },
+            None => cursor.clone(),
+        };
+        if next != cursor || !envelopes.is_empty() {
+            let serialized = serde_json::to_string(&next).unwrap_or_default();
+            // The cursor rides on the window's last envelope: committed with its readings.
+            let mut last = envelopes.pop().unwrap_or_default();
+            last.cursor = Some((key.clone(), serialized));
+            envelopes.push(last);
+            for env in envelopes {
+                if tx.send(env).await.is_err() {
+                    return; // the store writer is gone: shutting down
+                }
+            }
+            cursor = next;
+        }
+        // Catch up through closed windows at once; otherwise wait for the next poll.
+        let progressed_past_closed = closed && cursor.next_from == Some(to);
+        if !progressed_past_closed {
+            let jitter = poller
+                .settings()
+                .jitter
+                .mul_f64(rand::random_range(0.0..1.0));
+            tokio::select! {
+                () = tokio::time::sleep(poller.settings().interval + jitter) => {}
+                () = cancel.cancelled() => return,
+            }
+        } else if cancel.is_cancelled() {
+            return;
+        }
+    }
+}
