@@ -1,5 +1,6 @@
 //! One handler per subcommand. Handlers return an exit code; errors become a message.
 
+mod backfill;
 mod bench;
 mod check_config;
 mod hj212;
@@ -17,7 +18,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig(args) => check_config::run(&args),
         Command::Run(_) => not_yet("run", 9),
         Command::Demo(_) => not_yet("demo", 9),
-        Command::Backfill(_) => not_yet("backfill", 7),
+        Command::Backfill(args) => backfill::run(&args),
         Command::Report(_) => not_yet("report", 11),
         Command::Air(AirCommand::Daily(_)) => not_yet("air daily", 4),
         Command::Air(AirCommand::Ratio(_)) => not_yet("air ratio", 4),

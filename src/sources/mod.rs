@@ -2,6 +2,7 @@
 //! ([`crate::ingest::PipelineRuntime`]) and sends the result to the store writer; it
 //! acknowledges upstream only from the envelope's commit callback.
 
+pub mod file;
 pub mod http;
 pub mod mqtt;
 
