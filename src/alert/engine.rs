@@ -322,22 +322,9 @@ impl AlertEngine {
         Ok(out)
     }
 
-    /// A test message for `rule`, queued to nothing: `envwatch alerts test` sends it
-    /// directly so the operator sees each channel's answer.
+    /// A test message for `rule` (see [`test_notification`]).
     pub fn test_notification(&self, rule: &str) -> Result<(Notification, Vec<String>), AlertError> {
-        let kind = RuleKind::from_name(rule).ok_or_else(|| AlertError::UnknownRule(rule.to_string()))?;
-        let common = self.rule(kind).ok_or_else(|| AlertError::RuleNotConfigured(rule.to_string()))?;
-        let now = Utc::now();
-        let n = self.notification(
-            kind,
-            "test",
-            NotificationKind::Test,
-            now,
-            now,
-            &Fact::Test { rule: kind },
-            0,
-        );
-        Ok((n, common.channels.clone()))
+        test_notification(&self.inner.cfg, self.inner.tz, rule)
     }
 
     /// Runs one delivery worker per enabled channel plus the repeat tick, until
@@ -458,6 +445,44 @@ impl AlertEngine {
             }
         }
     }
+}
+
+/// A test message for `rule` and the channels it names. Not queued:
+/// `envwatch alerts test` sends it directly so the operator sees each channel's answer.
+pub fn test_notification(
+    cfg: &AlertsConfig,
+    tz: Tz,
+    rule: &str,
+) -> Result<(Notification, Vec<String>), AlertError> {
+    let kind = RuleKind::from_name(rule).ok_or_else(|| AlertError::UnknownRule(rule.to_string()))?;
+    let common = cfg
+        .rules
+        .get(rule)
+        .ok_or_else(|| AlertError::RuleNotConfigured(rule.to_string()))?;
+    let now = Utc::now();
+    let fact = Fact::Test { rule: kind };
+    let (title, text) = templates::render(
+        cfg.language,
+        tz,
+        kind,
+        NotificationKind::Test,
+        common.severity,
+        "test",
+        &fact,
+    );
+    let n = Notification {
+        id: format!("{rule}/test/{}", now.timestamp_millis()),
+        rule: kind,
+        subject: "test".into(),
+        kind: NotificationKind::Test,
+        severity: common.severity,
+        at: now,
+        created_at: now,
+        title,
+        text,
+        fact,
+    };
+    Ok((n, common.channels.clone()))
 }
 
 /// Locks a mutex, recovering from poisoning (a panicked holder cannot leave a SQLite

@@ -8,6 +8,7 @@
 //!         ─> webhook | DingTalk | WeCom | MQTT          └─> envwatch_alert Influx line
 //! ```
 
+pub mod bench;
 pub mod config;
 pub mod engine;
 pub mod input;
