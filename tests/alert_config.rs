@@ -36,10 +36,17 @@ fn copy_config(dir: &Path) {
 /// replacement and the column where `at` starts inside it.
 fn plant(file: &Path, after: &str, from: &str, to: &str, at: &str) -> (usize, usize) {
     let text = std::fs::read_to_string(file).unwrap();
-    let base = text.find(after).unwrap_or_else(|| panic!("{after:?} not in file"));
-    let pos = base + text[base..].find(from).unwrap_or_else(|| panic!("{from:?} not after {after:?}"));
+    let base = text
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} not in file"));
+    let pos = base
+        + text[base..]
+            .find(from)
+            .unwrap_or_else(|| panic!("{from:?} not after {after:?}"));
     let new = format!("{}{to}{}", &text[..pos], &text[pos + from.len()..]);
-    let target = pos + to.find(at).unwrap_or_else(|| panic!("{at:?} not in {to:?}"));
+    let target = pos
+        + to.find(at)
+            .unwrap_or_else(|| panic!("{at:?} not in {to:?}"));
     let before = &new[..target];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
@@ -59,7 +66,11 @@ fn shipped_alerts_pass_without_secrets() {
 }
 
 fn check(dir: &Path) -> String {
-    let out = envwatch().args(["check-config", "--config"]).arg(dir).output().unwrap();
+    let out = envwatch()
+        .args(["check-config", "--config"])
+        .arg(dir)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -106,12 +117,24 @@ fn alert_reference_mistakes_are_located() {
     );
     // access_token and secret are the two lines below `enabled`.
     assert!(
-        has(&stdout, &f, l2 + 1, None, &["duty_dingtalk", "ENVWATCH_DINGTALK_TOKEN"]),
+        has(
+            &stdout,
+            &f,
+            l2 + 1,
+            None,
+            &["duty_dingtalk", "ENVWATCH_DINGTALK_TOKEN"]
+        ),
         "2a at {}:\n{stdout}",
         l2 + 1
     );
     assert!(
-        has(&stdout, &f, l2 + 2, None, &["duty_dingtalk", "ENVWATCH_DINGTALK_SECRET"]),
+        has(
+            &stdout,
+            &f,
+            l2 + 2,
+            None,
+            &["duty_dingtalk", "ENVWATCH_DINGTALK_SECRET"]
+        ),
         "2b at {}:\n{stdout}",
         l2 + 2
     );
@@ -125,10 +148,22 @@ fn alert_key_typo_is_located() {
     let dir = tmp.path();
     copy_config(dir);
     let f = dir.join("envwatch.toml");
-    let (l, c) = plant(&f, "[alerts.rules.air_polluted_day]", "aqi_above", "aqi_abve", "aqi_abve");
+    let (l, c) = plant(
+        &f,
+        "[alerts.rules.air_polluted_day]",
+        "aqi_above",
+        "aqi_abve",
+        "aqi_abve",
+    );
     let stdout = check(dir);
     assert!(
-        has(&stdout, &f, l, Some(c), &["unknown field `aqi_abve`", "aqi_above"]),
+        has(
+            &stdout,
+            &f,
+            l,
+            Some(c),
+            &["unknown field `aqi_abve`", "aqi_above"]
+        ),
         "at {l}:{c}:\n{stdout}"
     );
 }

@@ -83,7 +83,12 @@ async fn signed_and_errcode_failures_are_retried() {
         fail_first: 2,
     })
     .await;
-    let cfg = config(&receiver, tmp.path(), r#"{ messages = 20, per = "1m" }"#, "100ms");
+    let cfg = config(
+        &receiver,
+        tmp.path(),
+        r#"{ messages = 20, per = "1m" }"#,
+        "100ms",
+    );
     let engine =
         AlertEngine::open(&tmp.path().join("a.db"), cfg, chrono_tz::Asia::Shanghai).unwrap();
     let (cancel, task) = spawn(&engine);
@@ -97,7 +102,11 @@ async fn signed_and_errcode_failures_are_retried() {
     let log = receiver.log.lock().unwrap();
     // Two errcode 410100 answers, then the accepted one: three signed requests.
     assert_eq!((log.failed_on_purpose, log.requests), (2, 3));
-    assert!(log.rejected.is_empty(), "signature refused: {:?}", log.rejected);
+    assert!(
+        log.rejected.is_empty(),
+        "signature refused: {:?}",
+        log.rejected
+    );
     assert_eq!(log.accepted.len(), 1, "no duplicate after success");
     let md = &log.accepted[0].json["markdown"];
     assert_eq!(md["title"], "【告警】断面水质劣Ⅴ类：断面yh-w01");
@@ -119,13 +128,20 @@ async fn receiver_refuses_bad_signatures_and_old_timestamps() {
     let now = Utc::now().timestamp_millis();
     let mut answers = Vec::new();
     for (secret, ts) in [
-        (SECRET, now),                // valid
-        ("SECwrong", now),            // wrong secret
+        (SECRET, now),                 // valid
+        ("SECwrong", now),             // wrong secret
         (SECRET, now - 2 * 3_600_000), // two hours old
     ] {
         let url = dingtalk::signed_url(&base, TOKEN, Some(secret), ts);
-        let answer: serde_json::Value =
-            http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+        let answer: serde_json::Value = http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         answers.push(answer["errcode"].as_i64().unwrap());
     }
     assert_eq!(answers, vec![0, 310000, 310000]);
@@ -143,12 +159,19 @@ async fn five_hundred_alerts_are_paced_and_none_dropped() {
         fail_first: 0,
     })
     .await;
-    let cfg = config(&receiver, tmp.path(), r#"{ messages = 20, per = "1s" }"#, "100ms");
+    let cfg = config(
+        &receiver,
+        tmp.path(),
+        r#"{ messages = 20, per = "1s" }"#,
+        "100ms",
+    );
     let engine =
         AlertEngine::open(&tmp.path().join("a.db"), cfg, chrono_tz::Asia::Shanghai).unwrap();
     // All 500 fire before the channel starts: a burst, as when many sections slip at once.
     for i in 0..N {
-        let sent = engine.observe_water(&inferior_v(&format!("s{i:03}"))).unwrap();
+        let sent = engine
+            .observe_water(&inferior_v(&format!("s{i:03}")))
+            .unwrap();
         assert_eq!(sent.len(), 1);
     }
     let (cancel, task) = spawn(&engine);

@@ -25,7 +25,9 @@ async fn notifications_are_published_to_the_alert_topic() {
     let mut opts = MqttOptions::new(common::unique("sub"), host.clone(), port);
     opts.set_keep_alive(Duration::from_secs(10));
     let (sub, mut events) = AsyncClient::new(opts, 16);
-    sub.subscribe(format!("{topic}/#"), QoS::AtLeastOnce).await.unwrap();
+    sub.subscribe(format!("{topic}/#"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
     let (msg_tx, mut msgs) = tokio::sync::mpsc::unbounded_channel();
     let poller = tokio::spawn(async move {
         for _ in 0..10_000 {

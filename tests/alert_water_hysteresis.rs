@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use alert_support::{NH3N_III, NH3N_V, Receiver, ReceiverConfig};
 use chrono::{DateTime, TimeZone, Utc};
-use envwatch::alert::{
-    AlertEngine, AlertsConfig, ItemFinding, ObservedPeriod, WaterObservation,
-};
+use envwatch::alert::{AlertEngine, AlertsConfig, ItemFinding, ObservedPeriod, WaterObservation};
 use envwatch::model::SiteId;
 use envwatch::standards::parameter::Parameter;
 use envwatch::standards::water::{TargetClass, WaterClass};
@@ -175,16 +173,34 @@ async fn inferior_v_hysteresis_n2_m2_with_restarts() {
         .collect();
     let expected: Vec<(String, String)> = [("firing", 4), ("resolved", 8), ("firing", 10)]
         .iter()
-        .map(|(k, i)| (k.to_string(), serde_json::to_value(hour(*i)).unwrap().as_str().unwrap().to_string()))
+        .map(|(k, i)| {
+            (
+                k.to_string(),
+                serde_json::to_value(hour(*i))
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
         .collect();
-    assert_eq!(summary, expected, "exactly these notifications, in order, no duplicate");
+    assert_eq!(
+        summary, expected,
+        "exactly these notifications, in order, no duplicate"
+    );
     let log = receiver.log.lock().unwrap();
-    assert!(log.rejected.is_empty(), "signature failures: {:?}", log.rejected);
+    assert!(
+        log.rejected.is_empty(),
+        "signature failures: {:?}",
+        log.rejected
+    );
     drop(log);
 
     // The ids are distinct (dedup key for receivers).
-    let ids: std::collections::BTreeSet<&str> =
-        got_final.iter().filter_map(|m| m.json["id"].as_str()).collect();
+    let ids: std::collections::BTreeSet<&str> = got_final
+        .iter()
+        .filter_map(|m| m.json["id"].as_str())
+        .collect();
     assert_eq!(ids.len(), 3);
 
     // The firing message names section, river, the item that set the class, its value,

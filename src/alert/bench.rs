@@ -43,7 +43,9 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
                     .context("--trials needs a number")?
             }
             "--channel" => out.channel = it.next().context("--channel needs a name")?.clone(),
-            other => bail!("bench alerts: unknown argument {other} (known: --trials N, --channel dingtalk|webhook)"),
+            other => bail!(
+                "bench alerts: unknown argument {other} (known: --trials N, --channel dingtalk|webhook)"
+            ),
         }
     }
     if out.trials == 0 {
@@ -155,7 +157,10 @@ async fn bench(a: &Args, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
         let sent = engine.observe_water(&obs)?;
         observe_times.push(start.elapsed());
         if sent.len() != 1 {
-            bail!("trial {i}: expected one notification, engine produced {}", sent.len());
+            bail!(
+                "trial {i}: expected one notification, engine produced {}",
+                sent.len()
+            );
         }
         let (arrived, body) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
@@ -190,7 +195,11 @@ async fn bench(a: &Args, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     );
     println!(
         "goal p99 < 2 s: {}; the full MQTT-publish-to-receiver figure awaits the assembled daemon",
-        if percentile(&latencies, 0.99) < Duration::from_secs(2) { "met" } else { "NOT met" }
+        if percentile(&latencies, 0.99) < Duration::from_secs(2) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -347,7 +347,15 @@ impl TryFrom<RawChannel> for ChannelConfig {
             "webhook" => &["url", "secret"],
             "dingtalk" => &["url", "access_token", "secret"],
             "wecom" => &["url", "key"],
-            "mqtt" => &["host", "port", "topic", "client_id", "username", "password", "retain"],
+            "mqtt" => &[
+                "host",
+                "port",
+                "topic",
+                "client_id",
+                "username",
+                "password",
+                "retain",
+            ],
             other => {
                 return Err(format!(
                     "unknown channel kind \"{other}\" (expected webhook, dingtalk, wecom or mqtt)"
@@ -461,9 +469,7 @@ impl ChannelConfig {
     /// Secret references with their key names.
     pub fn secrets(&self) -> Vec<(&'static str, &SecretRef)> {
         match self {
-            ChannelConfig::Webhook { secret, .. } => {
-                secret.iter().map(|s| ("secret", s)).collect()
-            }
+            ChannelConfig::Webhook { secret, .. } => secret.iter().map(|s| ("secret", s)).collect(),
             ChannelConfig::Dingtalk {
                 access_token,
                 secret,
@@ -632,17 +638,40 @@ impl RulesConfig {
     /// Every rule name with its common settings (None when not configured).
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, Option<&RuleCommon>)> {
         [
-            ("water_inferior_v", self.water_inferior_v.as_ref().map(|r| &r.common)),
-            ("water_target_missed", self.water_target_missed.as_ref().map(|r| &r.common)),
+            (
+                "water_inferior_v",
+                self.water_inferior_v.as_ref().map(|r| &r.common),
+            ),
+            (
+                "water_target_missed",
+                self.water_target_missed.as_ref().map(|r| &r.common),
+            ),
             (
                 "drinking_source_noncompliant",
-                self.drinking_source_noncompliant.as_ref().map(|r| &r.common),
+                self.drinking_source_noncompliant
+                    .as_ref()
+                    .map(|r| &r.common),
             ),
-            ("air_polluted_day", self.air_polluted_day.as_ref().map(|r| &r.common)),
-            ("air_target_at_risk", self.air_target_at_risk.as_ref().map(|r| &r.common)),
-            ("station_silent", self.station_silent.as_ref().map(|r| &r.common)),
-            ("pipeline_dead_letters", self.pipeline_dead_letters.as_ref().map(|r| &r.common)),
-            ("outbox_backlog", self.outbox_backlog.as_ref().map(|r| &r.common)),
+            (
+                "air_polluted_day",
+                self.air_polluted_day.as_ref().map(|r| &r.common),
+            ),
+            (
+                "air_target_at_risk",
+                self.air_target_at_risk.as_ref().map(|r| &r.common),
+            ),
+            (
+                "station_silent",
+                self.station_silent.as_ref().map(|r| &r.common),
+            ),
+            (
+                "pipeline_dead_letters",
+                self.pipeline_dead_letters.as_ref().map(|r| &r.common),
+            ),
+            (
+                "outbox_backlog",
+                self.outbox_backlog.as_ref().map(|r| &r.common),
+            ),
         ]
         .into_iter()
     }
@@ -683,7 +712,11 @@ mod tests {
     fn parses_channels_and_rules() {
         let c = AlertsConfig::from_toml_str(GOOD).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.language, Language::En);
-        let r = c.rules.water_inferior_v.as_ref().map(|r| (r.period, r.common.fire_after, r.common.resolve_after));
+        let r = c
+            .rules
+            .water_inferior_v
+            .as_ref()
+            .map(|r| (r.period, r.common.fire_after, r.common.resolve_after));
         assert_eq!(r, Some((WaterPeriod::Day, 2, 3)));
         assert_eq!(c.channels["duty"].settings().rate_limit.messages, 20);
         assert!(!c.channels["duty"].settings().enabled);
@@ -696,20 +729,30 @@ mod tests {
     #[test]
     fn typos_and_dangling_channels_are_errors() {
         let typo = GOOD.replace("fire_after = 2", "fire_aftr = 2");
-        let e = AlertsConfig::from_toml_str(&typo).err().map(|e| e.to_string());
-        assert!(e.as_deref().is_some_and(|e| e.contains("fire_aftr")), "{e:?}");
+        let e = AlertsConfig::from_toml_str(&typo)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("fire_aftr")),
+            "{e:?}"
+        );
         let unknown_rule = format!("{GOOD}\n[rules.water_inferior_vv]\n");
         assert!(AlertsConfig::from_toml_str(&unknown_rule).is_err());
         let bad_kind = GOOD.replace("kind = \"webhook\"", "kind = \"pager\"");
         assert!(AlertsConfig::from_toml_str(&bad_kind).is_err());
         let dangling = GOOD.replace("channels = [\"hook\"]", "channels = [\"hoook\"]");
-        let e = AlertsConfig::from_toml_str(&dangling).err().map(|e| e.to_string());
+        let e = AlertsConfig::from_toml_str(&dangling)
+            .err()
+            .map(|e| e.to_string());
         assert!(e.as_deref().is_some_and(|e| e.contains("hoook")), "{e:?}");
         // Enabled channel with an unresolvable secret: an error; disabled: fine (above).
         let enabled = GOOD.replace("enabled = false\n", "");
-        let e = AlertsConfig::from_toml_str(&enabled).err().map(|e| e.to_string());
+        let e = AlertsConfig::from_toml_str(&enabled)
+            .err()
+            .map(|e| e.to_string());
         assert!(
-            e.as_deref().is_some_and(|e| e.contains("ENVWATCH_TEST_SURELY_UNSET_TOKEN")),
+            e.as_deref()
+                .is_some_and(|e| e.contains("ENVWATCH_TEST_SURELY_UNSET_TOKEN")),
             "{e:?}"
         );
     }

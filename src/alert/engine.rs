@@ -46,6 +46,17 @@ const TICK: Duration = Duration::from_secs(30);
 /// Delivered outbox rows are kept this long (for `alerts list`), then pruned.
 const KEEP_DELIVERED: chrono::Duration = chrono::Duration::days(7);
 
+/// What a notification is about, before it is worded.
+struct Draft<'a> {
+    rule: RuleKind,
+    subject: &'a str,
+    kind: NotificationKind,
+    at: DateTime<Utc>,
+    fact: &'a Fact,
+    /// The state's notification count: numbers the id.
+    seq: u32,
+}
+
 /// Stateful alerting over the store's SQLite file. Cheap to clone (shared inside).
 #[derive(Clone)]
 pub struct AlertEngine {
@@ -116,7 +127,10 @@ impl AlertEngine {
         *lock(&self.inner.influx) = Some(tx);
     }
 
-    fn with_db<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
         let mut g = lock(&self.inner.db);
         f(&mut g)
     }
@@ -128,7 +142,10 @@ impl AlertEngine {
     }
 
     /// A city's daily AQI: air_polluted_day.
-    pub fn observe_air_day(&self, obs: &AirDayObservation) -> Result<Vec<Notification>, AlertError> {
+    pub fn observe_air_day(
+        &self,
+        obs: &AirDayObservation,
+    ) -> Result<Vec<Notification>, AlertError> {
         self.apply(rules::evaluate_air_day(&self.inner.cfg, obs))
     }
 
@@ -184,37 +201,28 @@ impl AlertEngine {
     }
 
     /// Words a notification.
-    fn notification(
-        &self,
-        rule: RuleKind,
-        subject: &str,
-        kind: NotificationKind,
-        at: DateTime<Utc>,
-        now: DateTime<Utc>,
-        fact: &Fact,
-        seq: u32,
-    ) -> Notification {
-        let severity = self.rule(rule).map(|c| c.severity).unwrap_or_default();
+    fn notification(&self, d: Draft<'_>, now: DateTime<Utc>) -> Notification {
+        let severity = self.rule(d.rule).map(|c| c.severity).unwrap_or_default();
         let (title, text) = templates::render(
             self.inner.cfg.language,
             self.inner.tz,
-            rule,
-            kind,
+            d.rule,
+            d.kind,
             severity,
-            subject,
-            fact,
+            d.subject,
+            d.fact,
         );
         Notification {
-            id: format!("{}/{subject}/{seq}", rule.name()),
-            rule,
-            subject: subject.to_string(),
-            kind,
+            id: format!("{}/{}/{}", d.rule.name(), d.subject, d.seq),
+            rule: d.rule,
+            subject: d.subject.to_string(),
+            kind: d.kind,
             severity,
-            at,
+            at: d.at,
             created_at: now,
             title,
             text,
-            fact: fact.clone(),
+            fact: d.fact.clone(),
         }
     }
 
@@ -247,8 +255,9 @@ impl AlertEngine {
                 };
                 let h = self.hysteresis(common);
                 let prev = state::load(&tx, v.rule.name(), &v.subject)?;
-                let (mut s, tr) = state::step(prev, v.rule.name(), &v.subject, v.at, v.bad, &h, now);
-                if v.bad && tr.is_some() || s.fact.is_none() && v.bad {
+                let (mut s, tr) =
+                    state::step(prev, v.rule.name(), &v.subject, v.at, v.bad, &h, now);
+                if v.bad {
                     s.fact = Some(serde_json::to_string(&v.fact)?);
                 }
                 state::save(&tx, &s)?;
@@ -258,7 +267,17 @@ impl AlertEngine {
                         Transition::Resolved => NotificationKind::Resolved,
                         Transition::Repeated => NotificationKind::Repeat,
                     };
-                    let n = self.notification(v.rule, &v.subject, kind, v.at, now, &v.fact, s.notifications);
+                    let n = self.notification(
+                        Draft {
+                            rule: v.rule,
+                            subject: &v.subject,
+                            kind,
+                            at: v.at,
+                            fact: &v.fact,
+                            seq: s.notifications,
+                        },
+                        now,
+                    );
                     self.enqueue(&tx, &n, now)?;
                     out.push(n);
                 }
@@ -269,7 +288,12 @@ impl AlertEngine {
         Ok(out)
     }
 
-    fn enqueue(&self, conn: &Connection, n: &Notification, now: DateTime<Utc>) -> Result<(), AlertError> {
+    fn enqueue(
+        &self,
+        conn: &Connection,
+        n: &Notification,
+        now: DateTime<Utc>,
+    ) -> Result<(), AlertError> {
         let json = serde_json::to_string(n)?;
         for ch in self.channels_of(n.rule) {
             outbox::enqueue(conn, &ch, &json, now)?;
@@ -300,18 +324,36 @@ impl AlertEngine {
             let mut g = lock(&self.inner.db);
             let tx = g.transaction()?;
             for mut s in state::list(&tx)? {
-                let Some(rule) = RuleKind::from_name(&s.rule) else { continue };
-                let Some(common) = self.rule(rule) else { continue };
+                let Some(rule) = RuleKind::from_name(&s.rule) else {
+                    continue;
+                };
+                let Some(common) = self.rule(rule) else {
+                    continue;
+                };
                 if !common.enabled || !state::repeat_due(&s, &self.hysteresis(common), now) {
                     continue;
                 }
-                let Some(fact) = s.fact.as_deref().and_then(|f| serde_json::from_str::<Fact>(f).ok()) else {
+                let Some(fact) = s
+                    .fact
+                    .as_deref()
+                    .and_then(|f| serde_json::from_str::<Fact>(f).ok())
+                else {
                     continue;
                 };
                 state::mark_repeated(&mut s, now);
                 state::save(&tx, &s)?;
                 let at = s.last_at.unwrap_or(now);
-                let n = self.notification(rule, &s.subject, NotificationKind::Repeat, at, now, &fact, s.notifications);
+                let n = self.notification(
+                    Draft {
+                        rule,
+                        subject: &s.subject,
+                        kind: NotificationKind::Repeat,
+                        at,
+                        fact: &fact,
+                        seq: s.notifications,
+                    },
+                    now,
+                );
                 self.enqueue(&tx, &n, now)?;
                 out.push(n);
             }
@@ -334,7 +376,9 @@ impl AlertEngine {
         let http = http_client();
         let mut tasks = tokio::task::JoinSet::new();
         for (name, cfg) in &self.inner.cfg.channels {
-            let Some(wake) = self.inner.wake.get(name).cloned() else { continue };
+            let Some(wake) = self.inner.wake.get(name).cloned() else {
+                continue;
+            };
             match Notifier::build(name, cfg, &http) {
                 Ok(notifier) => {
                     let engine = self.clone();
@@ -342,7 +386,9 @@ impl AlertEngine {
                     let settings = cfg.settings();
                     let cancel = cancel.clone();
                     tasks.spawn(async move {
-                        engine.channel_worker(name, notifier, settings, wake, cancel).await
+                        engine
+                            .channel_worker(name, notifier, settings, wake, cancel)
+                            .await
                     });
                 }
                 Err(e) => tracing::error!(error = %e, "alert channel not started"),
@@ -454,7 +500,8 @@ pub fn test_notification(
     tz: Tz,
     rule: &str,
 ) -> Result<(Notification, Vec<String>), AlertError> {
-    let kind = RuleKind::from_name(rule).ok_or_else(|| AlertError::UnknownRule(rule.to_string()))?;
+    let kind =
+        RuleKind::from_name(rule).ok_or_else(|| AlertError::UnknownRule(rule.to_string()))?;
     let common = cfg
         .rules
         .get(rule)
@@ -489,4 +536,94 @@ pub fn test_notification(
 /// connection half-updated: transactions roll back on drop).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::input::OutboxBacklog;
+    use chrono::TimeZone;
+
+    fn engine(extra: &str) -> AlertEngine {
+        let cfg = AlertsConfig::from_toml_str(&format!(
+            r#"
+            repeat_interval = "4h"
+            [channels.on]
+            kind = "webhook"
+            url = "http://127.0.0.1:9/none"
+            [channels.off]
+            kind = "webhook"
+            enabled = false
+            url = "http://127.0.0.1:9/none"
+            [rules.outbox_backlog]
+            channels = ["on", "off"]
+            max_points = 1000
+            {extra}
+            "#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        AlertEngine::with_connection(conn, cfg, chrono_tz::Asia::Shanghai)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn backlog(points: u64, minute: u32) -> OutboxBacklog {
+        OutboxBacklog {
+            outbox: "influx".into(),
+            points,
+            now: Utc
+                .with_ymd_and_hms(2026, 7, 1, 0, minute, 0)
+                .single()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn queued(e: &AlertEngine) -> Vec<(String, i64)> {
+        e.with_db(|c| outbox::summary(c))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|q| (q.channel, q.waiting))
+            .collect()
+    }
+
+    #[test]
+    fn fires_once_queues_only_enabled_channels_and_repeats_on_tick() {
+        let e = engine("");
+        let fired = e.observe_outbox(&backlog(5000, 0)).unwrap_or_default();
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].id, "outbox_backlog/influx/1");
+        // Still above: no second notification before the repeat interval.
+        assert!(e.observe_outbox(&backlog(6000, 1)).unwrap_or_default().is_empty());
+        assert_eq!(queued(&e), vec![("on".to_string(), 1)]);
+        let now = Utc::now();
+        assert!(e.tick(now + chrono::Duration::hours(1)).unwrap_or_default().is_empty());
+        let repeats = e.tick(now + chrono::Duration::hours(5)).unwrap_or_default();
+        assert_eq!(repeats.len(), 1);
+        assert_eq!(repeats[0].kind, NotificationKind::Repeat);
+        // The repeat quotes the latest bad fact (6000 points).
+        assert!(repeats[0].text.contains("6000"), "{}", repeats[0].text);
+        assert!(e.tick(now + chrono::Duration::hours(6)).unwrap_or_default().is_empty());
+        let resolved = e.observe_outbox(&backlog(10, 2)).unwrap_or_default();
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0].kind, NotificationKind::Resolved);
+        assert_eq!(queued(&e), vec![("on".to_string(), 3)]);
+    }
+
+    #[test]
+    fn unknown_and_unconfigured_rules_are_refused_for_tests() {
+        let e = engine("");
+        assert!(matches!(
+            e.test_notification("nope"),
+            Err(AlertError::UnknownRule(_))
+        ));
+        assert!(matches!(
+            e.test_notification("station_silent"),
+            Err(AlertError::RuleNotConfigured(_))
+        ));
+        let (n, channels) = e
+            .test_notification("outbox_backlog")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n.kind, NotificationKind::Test);
+        assert_eq!(channels, vec!["on".to_string(), "off".to_string()]);
+    }
 }

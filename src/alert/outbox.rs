@@ -110,8 +110,19 @@ pub fn mark_failed(
     Ok(())
 }
 
-/// Per channel: (pending, failed, last error) — for `alerts list` and metrics.
-pub fn summary(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, i64, Option<String>)>> {
+/// One channel's queue, for `alerts list` and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelQueue {
+    pub channel: String,
+    /// Waiting for delivery (including retries).
+    pub waiting: i64,
+    /// Given up after the last attempt.
+    pub failed: i64,
+    pub last_error: Option<String>,
+}
+
+/// Every channel's queue.
+pub fn summary(conn: &Connection) -> rusqlite::Result<Vec<ChannelQueue>> {
     let mut stmt = conn.prepare(
         "SELECT channel,
                 SUM(delivered_at IS NULL AND failed_at IS NULL),
@@ -120,8 +131,15 @@ pub fn summary(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, i64, Opt
                    AND o2.last_error IS NOT NULL ORDER BY id DESC LIMIT 1)
          FROM alert_outbox o GROUP BY channel ORDER BY channel",
     )?;
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect()
+    stmt.query_map([], |r| {
+        Ok(ChannelQueue {
+            channel: r.get(0)?,
+            waiting: r.get(1)?,
+            failed: r.get(2)?,
+            last_error: r.get(3)?,
+        })
+    })?
+    .collect()
 }
 
 /// Deletes delivered rows older than `before` (the outbox is a queue, not an archive).

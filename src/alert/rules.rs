@@ -75,7 +75,9 @@ pub enum Fact {
     DeadLetters(DeadLetterRate),
     Backlog(OutboxBacklog),
     /// `envwatch alerts test RULE`.
-    Test { rule: RuleKind },
+    Test {
+        rule: RuleKind,
+    },
 }
 
 /// One rule's verdict on one fact about one subject (section, city, site, pipeline).
@@ -275,11 +277,15 @@ mod tests {
         assert!(v.iter().all(|v| v.bad));
         // A class-II drinking source at III is compliant only if its target is III.
         let v = evaluate_water(&c, &water(WaterClass::III, WaterClass::II, true));
-        let d = v.iter().find(|v| v.rule == RuleKind::DrinkingSourceNoncompliant);
+        let d = v
+            .iter()
+            .find(|v| v.rule == RuleKind::DrinkingSourceNoncompliant);
         assert!(d.is_some_and(|d| d.bad));
         // Target IV on a drinking source: III is still the ceiling.
         let v = evaluate_water(&c, &water(WaterClass::IV, WaterClass::IV, true));
-        let d = v.iter().find(|v| v.rule == RuleKind::DrinkingSourceNoncompliant);
+        let d = v
+            .iter()
+            .find(|v| v.rule == RuleKind::DrinkingSourceNoncompliant);
         assert!(d.is_some_and(|d| d.bad));
         let v = evaluate_water(&c, &water(WaterClass::III, WaterClass::III, true));
         assert!(v.iter().all(|v| !v.bad));

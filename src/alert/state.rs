@@ -366,7 +366,16 @@ mod tests {
         use Transition::*;
         assert_eq!(
             out,
-            vec![None, None, None, Some(Fired), None, Some(Repeated), None, Some(Repeated)]
+            vec![
+                None,
+                None,
+                None,
+                Some(Fired),
+                None,
+                Some(Repeated),
+                None,
+                Some(Repeated)
+            ]
         );
     }
 }

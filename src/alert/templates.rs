@@ -173,7 +173,11 @@ fn fact_lines(out: &mut String, zh: bool, tz: Tz, fact: &Fact) {
                     t.ytd_ratio * 100.0,
                     t.good_days,
                     t.valid_days,
-                    if t.reachable { "仍可达成" } else { "已无法达成" }
+                    if t.reachable {
+                        "仍可达成"
+                    } else {
+                        "已无法达成"
+                    }
                 )
             } else {
                 write!(
@@ -200,7 +204,9 @@ fn fact_lines(out: &mut String, zh: bool, tz: Tz, fact: &Fact) {
                     "- 站点：{}（{}）\n- 最后有效数据：{last}{}\n",
                     s.name,
                     s.site,
-                    minutes.map(|m| format!("（已 {m} 分钟）")).unwrap_or_default()
+                    minutes
+                        .map(|m| format!("（已 {m} 分钟）"))
+                        .unwrap_or_default()
                 )
             } else {
                 write!(
@@ -208,7 +214,9 @@ fn fact_lines(out: &mut String, zh: bool, tz: Tz, fact: &Fact) {
                     "- Site: {} ({})\n- Last valid reading: {last}{}\n",
                     s.name,
                     s.site,
-                    minutes.map(|m| format!(" ({m} min ago)")).unwrap_or_default()
+                    minutes
+                        .map(|m| format!(" ({m} min ago)"))
+                        .unwrap_or_default()
                 )
             };
         }
@@ -234,12 +242,19 @@ fn fact_lines(out: &mut String, zh: bool, tz: Tz, fact: &Fact) {
             let _ = if zh {
                 writeln!(out, "- 队列：{}\n- 待发送点数：{}", b.outbox, b.points)
             } else {
-                writeln!(out, "- Outbox: {}\n- Points waiting: {}", b.outbox, b.points)
+                writeln!(
+                    out,
+                    "- Outbox: {}\n- Points waiting: {}",
+                    b.outbox, b.points
+                )
             };
         }
         Fact::Test { rule } => {
             let _ = if zh {
-                writeln!(out, "- 这是规则 {rule} 的测试消息，收到即说明通道配置正确。")
+                writeln!(
+                    out,
+                    "- 这是规则 {rule} 的测试消息，收到即说明通道配置正确。"
+                )
             } else {
                 writeln!(out, "- Test message for rule {rule}: the channel works.")
             };
@@ -251,11 +266,19 @@ fn water_lines(out: &mut String, zh: bool, tz: Tz, w: &WaterObservation) {
     let when = match w.period {
         ObservedPeriod::Reading => {
             let t = local(tz, w.at, "%Y-%m-%d %H:%M");
-            if zh { format!("{t}（实时）") } else { format!("{t} (reading)") }
+            if zh {
+                format!("{t}（实时）")
+            } else {
+                format!("{t} (reading)")
+            }
         }
         ObservedPeriod::Day => {
             let t = local(tz, w.at, "%Y-%m-%d");
-            if zh { format!("{t}（日均值）") } else { format!("{t} (daily mean)") }
+            if zh {
+                format!("{t}（日均值）")
+            } else {
+                format!("{t} (daily mean)")
+            }
         }
     };
     let class = if zh {
@@ -285,11 +308,23 @@ fn water_lines(out: &mut String, zh: bool, tz: Tz, w: &WaterObservation) {
         let _ = writeln!(
             out,
             "- {}",
-            if zh { "饮用水水源地" } else { "Drinking-water source" }
+            if zh {
+                "饮用水水源地"
+            } else {
+                "Drinking-water source"
+            }
         );
     }
     if !w.items.is_empty() {
-        let _ = writeln!(out, "- {}", if zh { "定类项目：" } else { "Items setting the class:" });
+        let _ = writeln!(
+            out,
+            "- {}",
+            if zh {
+                "定类项目："
+            } else {
+                "Items setting the class:"
+            }
+        );
         for item in &w.items {
             let _ = writeln!(out, "  - {}", item_line(item, zh, &target));
         }
@@ -300,11 +335,17 @@ fn item_line(item: &ItemFinding, zh: bool, target: &str) -> String {
     let p = item.parameter;
     let name = if zh {
         let z = parameter_zh(p);
-        if z == p.name() { z.to_string() } else { format!("{z}（{}）", p.name()) }
+        if z == p.name() {
+            z.to_string()
+        } else {
+            format!("{z}（{}）", p.name())
+        }
     } else {
         p.name().to_string()
     };
-    let mut s = format!("{name} {} {}", fmt_value(item.value), p.unit()).trim_end().to_string();
+    let mut s = format!("{name} {} {}", fmt_value(item.value), p.unit())
+        .trim_end()
+        .to_string();
     let mv = item.multiple_of_v();
     let mt = item.multiple_of_target();
     if zh {
@@ -356,7 +397,10 @@ mod tests {
             river: "东苕溪".into(),
             period: ObservedPeriod::Reading,
             // 2026-07-01 00:00 UTC = 08:00 in Hangzhou.
-            at: Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).single().unwrap_or_default(),
+            at: Utc
+                .with_ymd_and_hms(2026, 7, 1, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
             class: WaterClass::InferiorV,
             target: TargetClass(WaterClass::III),
             drinking_source: false,

@@ -33,7 +33,10 @@ pub fn list(args: &AlertsListArgs) -> anyhow::Result<ExitCode> {
     let cfg = load(&args.config.dir())?;
     let path = store_path(&cfg);
     if !path.exists() {
-        println!("no alert state yet: store {} does not exist", path.display());
+        println!(
+            "no alert state yet: store {} does not exist",
+            path.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -76,10 +79,13 @@ pub fn list(args: &AlertsListArgs) -> anyhow::Result<ExitCode> {
         .filter(|s| s.status == state::Status::Firing)
         .count();
     println!("{} alert(s) tracked, {firing} firing", states.len());
-    for (channel, pending, failed, last_error) in outbox::summary(&conn)? {
+    for q in outbox::summary(&conn)? {
         println!(
-            "channel {channel}: {pending} waiting, {failed} given up{}",
-            last_error
+            "channel {}: {} waiting, {} given up{}",
+            q.channel,
+            q.waiting,
+            q.failed,
+            q.last_error
                 .map(|e| format!(", last error: {e}"))
                 .unwrap_or_default()
         );
@@ -90,7 +96,10 @@ pub fn list(args: &AlertsListArgs) -> anyhow::Result<ExitCode> {
 pub fn test(args: &AlertsTestArgs) -> anyhow::Result<ExitCode> {
     let cfg = load(&args.config.dir())?;
     let Some(alerts) = &cfg.daemon.alerts else {
-        bail!("no [alerts] section in {}/envwatch.toml", args.config.dir().display());
+        bail!(
+            "no [alerts] section in {}/envwatch.toml",
+            args.config.dir().display()
+        );
     };
     let (n, channels) = test_notification(alerts, cfg.daemon.general.timezone, &args.rule)?;
     if channels.is_empty() {

@@ -141,7 +141,8 @@ async fn webhook(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         .parse::<i64>()
         .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= 300);
     if sig != want || !fresh {
-        log.rejected.push(format!("webhook signature {sig:?} (ts {ts:?})"));
+        log.rejected
+            .push(format!("webhook signature {sig:?} (ts {ts:?})"));
         return StatusCode::UNAUTHORIZED;
     }
     match serde_json::from_slice(&body) {

@@ -34,7 +34,12 @@ pub fn sign(secret: &str, timestamp_ms: i64) -> String {
 
 /// The request URL with token, timestamp and signature (the `url` crate percent-encodes
 /// the base64 `+`, `/` and `=`).
-pub fn signed_url(base: &url::Url, token: &str, secret: Option<&str>, timestamp_ms: i64) -> url::Url {
+pub fn signed_url(
+    base: &url::Url,
+    token: &str,
+    secret: Option<&str>,
+    timestamp_ms: i64,
+) -> url::Url {
     let mut u = base.clone();
     {
         let mut q = u.query_pairs_mut();

@@ -17,7 +17,14 @@ pub fn line(n: &Notification) -> String {
     let bytes = LineProtocolBuilder::new()
         .measurement(MEASUREMENT)
         .tag("rule", n.rule.name())
-        .tag("subject", if n.subject.is_empty() { "-" } else { &n.subject })
+        .tag(
+            "subject",
+            if n.subject.is_empty() {
+                "-"
+            } else {
+                &n.subject
+            },
+        )
         .field("state", n.kind.as_str())
         .field("severity", n.severity.as_str())
         .field("title", n.title.as_str())

@@ -53,7 +53,11 @@ impl MqttNotifier {
         let mut opts = MqttOptions::new(t.client_id, t.host, t.port);
         opts.set_keep_alive(Duration::from_secs(30));
         if let Some(u) = t.username {
-            let p = t.password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default();
+            let p = t
+                .password
+                .as_ref()
+                .map(|p| p.expose().to_string())
+                .unwrap_or_default();
             opts.set_credentials(u, p);
         }
         let (client, mut eventloop) = AsyncClient::new(opts, 16);
