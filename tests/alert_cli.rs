@@ -87,14 +87,16 @@ async fn test_and_list() {
     write_config(&dir, &receiver.url("/hook"));
 
     let d = dir.clone();
-    let (ok, out) = tokio::task::spawn_blocking(move || {
-        envwatch(&["alerts", "test", "water_inferior_v"], &d)
-    })
-    .await
-    .unwrap();
+    let (ok, out) =
+        tokio::task::spawn_blocking(move || envwatch(&["alerts", "test", "water_inferior_v"], &d))
+            .await
+            .unwrap();
     assert!(ok, "{out}");
     assert!(out.contains("channel hook (webhook): OK"), "{out}");
-    assert!(out.contains("channel robot (dingtalk): skipped, disabled"), "{out}");
+    assert!(
+        out.contains("channel robot (dingtalk): skipped, disabled"),
+        "{out}"
+    );
     let got = receiver.accepted();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].json["kind"], "test");

@@ -593,16 +593,28 @@ mod tests {
         assert_eq!(fired.len(), 1);
         assert_eq!(fired[0].id, "outbox_backlog/influx/1");
         // Still above: no second notification before the repeat interval.
-        assert!(e.observe_outbox(&backlog(6000, 1)).unwrap_or_default().is_empty());
+        assert!(
+            e.observe_outbox(&backlog(6000, 1))
+                .unwrap_or_default()
+                .is_empty()
+        );
         assert_eq!(queued(&e), vec![("on".to_string(), 1)]);
         let now = Utc::now();
-        assert!(e.tick(now + chrono::Duration::hours(1)).unwrap_or_default().is_empty());
+        assert!(
+            e.tick(now + chrono::Duration::hours(1))
+                .unwrap_or_default()
+                .is_empty()
+        );
         let repeats = e.tick(now + chrono::Duration::hours(5)).unwrap_or_default();
         assert_eq!(repeats.len(), 1);
         assert_eq!(repeats[0].kind, NotificationKind::Repeat);
         // The repeat quotes the latest bad fact (6000 points).
         assert!(repeats[0].text.contains("6000"), "{}", repeats[0].text);
-        assert!(e.tick(now + chrono::Duration::hours(6)).unwrap_or_default().is_empty());
+        assert!(
+            e.tick(now + chrono::Duration::hours(6))
+                .unwrap_or_default()
+                .is_empty()
+        );
         let resolved = e.observe_outbox(&backlog(10, 2)).unwrap_or_default();
         assert_eq!(resolved.len(), 1);
         assert_eq!(resolved[0].kind, NotificationKind::Resolved);

@@ -80,6 +80,7 @@ impl Receiver {
         let app = Router::new()
             .route("/hook", post(webhook))
             .route("/robot/send", post(dingtalk))
+            .route("/cgi-bin/webhook/send", post(wecom))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -204,6 +205,45 @@ async fn dingtalk(
             log.failed_on_purpose += 1;
             return axum::Json(
                 serde_json::json!({ "errcode": 410100, "errmsg": "send too fast, exceed 20 times per minute" }),
+            );
+        }
+    }
+    log.accepted.push(Received {
+        at: Instant::now(),
+        json,
+    });
+    axum::Json(serde_json::json!({ "errcode": 0, "errmsg": "ok" }))
+}
+
+/// WeCom group robot: `key` must be the robot's key (the `dingtalk_token` setting
+/// doubles as it); markdown `content` required; `fail_first` injects errcode 45009.
+async fn wecom(
+    State(s): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    body: Bytes,
+) -> axum::Json<serde_json::Value> {
+    let mut log = s.log.lock().unwrap();
+    log.requests += 1;
+    if q.get("key").map(String::as_str) != Some(s.dingtalk_token.as_str()) {
+        log.rejected.push("93000 invalid webhook url".into());
+        return axum::Json(
+            serde_json::json!({ "errcode": 93000, "errmsg": "invalid webhook url" }),
+        );
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if json["msgtype"] != "markdown" || !json["markdown"]["content"].is_string() {
+        log.rejected.push("40008 invalid message type".into());
+        return axum::Json(
+            serde_json::json!({ "errcode": 40008, "errmsg": "invalid message type" }),
+        );
+    }
+    {
+        let mut left = s.fail_first.lock().unwrap();
+        if *left > 0 {
+            *left -= 1;
+            log.failed_on_purpose += 1;
+            return axum::Json(
+                serde_json::json!({ "errcode": 45009, "errmsg": "api freq out of limit" }),
             );
         }
     }
