@@ -20,7 +20,7 @@ use super::input::{
     WaterObservation,
 };
 use super::notification::{Notification, NotificationKind};
-use super::notify::{BuildError, Notifier, http_client, influx};
+use super::notify::{BuildError, Notifier, SendError, http_client, influx};
 use super::ratelimit::{SlidingWindow, backoff};
 use super::rules::{self, Fact, RuleKind, Verdict};
 use super::state::{self, AlertState, Hysteresis, Transition};
@@ -43,6 +43,8 @@ pub enum AlertError {
 
 /// How often the notifier task looks for due repeats and prunes delivered rows.
 const TICK: Duration = Duration::from_secs(30);
+/// How long an in-flight send may finish after cancellation.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Delivered outbox rows are kept this long (for `alerts list`), then pruned.
 const KEEP_DELIVERED: chrono::Duration = chrono::Duration::days(7);
 
@@ -457,10 +459,27 @@ impl AlertEngine {
                 _ = window.acquire() => {}
             }
             let result = match serde_json::from_str::<Notification>(&row.notification) {
-                Ok(n) => tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    r = notifier.send(&n) => r,
-                },
+                Ok(n) => {
+                    // A send in flight at shutdown is given a short grace to finish and
+                    // be marked, rather than dropped half-way (which would resend it).
+                    let send = tokio::time::timeout(settings.timeout, notifier.send(&n));
+                    tokio::pin!(send);
+                    let r = tokio::select! {
+                        r = &mut send => r,
+                        _ = cancel.cancelled() => {
+                            match tokio::time::timeout(SHUTDOWN_GRACE, &mut send).await {
+                                Ok(r) => r,
+                                Err(_) => return,
+                            }
+                        }
+                    };
+                    r.unwrap_or_else(|_| {
+                        Err(SendError(format!(
+                            "no answer within {:?}",
+                            settings.timeout
+                        )))
+                    })
+                }
                 Err(e) => {
                     let msg = format!("stored notification is not readable: {e}");
                     tracing::error!(channel = %name, id = row.id, "{msg}");

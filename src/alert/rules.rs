@@ -292,6 +292,19 @@ mod tests {
     }
 
     #[test]
+    fn daily_rules_ignore_readings_and_vice_versa() {
+        let c = AlertsConfig::from_toml_str("[rules.water_inferior_v]\nperiod = \"day\"")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut o = water(WaterClass::InferiorV, WaterClass::III, false);
+        assert!(evaluate_water(&c, &o).is_empty());
+        o.period = ObservedPeriod::Day;
+        assert_eq!(evaluate_water(&c, &o).len(), 1);
+        let off = AlertsConfig::from_toml_str("[rules.water_inferior_v]\nenabled = false")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(evaluate_water(&off, &o).is_empty());
+    }
+
+    #[test]
     fn air_verdicts_use_aqi_100_and_80_percent() {
         let c = cfg();
         let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default();
