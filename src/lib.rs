@@ -5,6 +5,7 @@
 //! Data flow (docs/architecture.md): `sources` -> `decode` -> `store` -> `judge` ->
 //! `publish` / `alert`, with `serve` exposing health and metrics.
 
+pub mod alert;
 pub mod cli;
 pub mod commands;
 pub mod config;

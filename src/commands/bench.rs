@@ -7,9 +7,11 @@ use anyhow::bail;
 
 use crate::cli::BenchArgs;
 
+const KNOWN: &str = "alerts";
+
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what.as_str() {
-        "ingest" => bail!("bench ingest: not yet"),
-        other => bail!("unknown benchmark \"{other}\" (known: ingest)"),
+        "alerts" => crate::alert::bench::run(&args.args),
+        other => bail!("unknown benchmark \"{other}\" (known: {KNOWN})"),
     }
 }

@@ -1,5 +1,6 @@
 //! One handler per subcommand. Handlers return an exit code; errors become a message.
 
+mod alerts;
 mod backfill;
 mod bench;
 mod check_config;
@@ -25,7 +26,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Water(WaterCommand::Classify(_)) => not_yet("water classify", 5),
         Command::Hj212(Hj212Command::Decode(args)) => hj212::run(&args),
         Command::Ingest(args) => ingest::run(&args),
-        Command::Alerts(AlertsCommand::List(_) | AlertsCommand::Test(_)) => not_yet("alerts", 10),
+        Command::Alerts(AlertsCommand::List(args)) => alerts::list(&args),
+        Command::Alerts(AlertsCommand::Test(args)) => alerts::test(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -26,8 +26,8 @@ pub struct DaemonConfig {
     pub mqtt: Option<MqttSettings>,
     pub influx: Option<InfluxSettings>,
     pub http: HttpSettings,
-    /// Alert rules and channels (issue #10); kept raw until that module types them.
-    pub alerts: Option<toml::Table>,
+    /// Alert rules and channels (issue #10); see `alert::config`.
+    pub alerts: Option<crate::alert::AlertsConfig>,
 }
 
 fn de_tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {

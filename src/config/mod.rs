@@ -211,6 +211,14 @@ fn load_daemon(path: &Path, diags: &mut Diagnostics) -> Option<(LoadedDaemon, So
             ));
         }
     }
+    // Alert rules naming unknown channels, and secrets of enabled channels (alert::config).
+    if let Some(alerts) = &config.alerts {
+        for p in alerts.problems() {
+            let path: Vec<&str> = p.path.iter().map(String::as_str).collect();
+            let span = (1..=path.len()).rev().find_map(|n| doc.span_of(&path[..n]));
+            diags.push(file.diag(span, p.message));
+        }
+    }
     for (key, t) in [
         ("good_day_ratio", config.targets.good_day_ratio),
         (
