@@ -201,9 +201,8 @@ impl PipelineRuntime {
             }
             Err(e) => reasons.push(format!("{}: {e}", e.kind())),
         }
-        let dead_letter = (!reasons.is_empty()).then(|| {
-            DeadLetter::new(received_at, &self.name, origin, reasons.join("; "), payload)
-        });
+        let dead_letter = (!reasons.is_empty())
+            .then(|| DeadLetter::new(received_at, &self.name, origin, reasons.join("; "), payload));
         if let Some(d) = &dead_letter {
             tracing::debug!(pipeline = %self.name, origin, reason = %d.reason, "dead letter");
         }

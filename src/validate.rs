@@ -165,7 +165,10 @@ mod tests {
     fn each_rule_rejects() {
         let now = Utc::now();
         let v = v();
-        assert!(v.check(&r("1223A", Parameter::Pm25, 35.0, now), now).is_ok());
+        assert!(
+            v.check(&r("1223A", Parameter::Pm25, 35.0, now), now)
+                .is_ok()
+        );
         let kind = |x: Reading| v.check(&x, now).unwrap_err().kind();
         assert_eq!(kind(r("9999A", Parameter::Pm25, 35.0, now)), "unknown_site");
         assert_eq!(kind(r("YH-01", Parameter::Pm25, 35.0, now)), "wrong_medium");
@@ -175,6 +178,9 @@ mod tests {
         let later = now + chrono::Duration::minutes(61);
         assert_eq!(kind(r("1223A", Parameter::Pm25, 1.0, later)), "in_future");
         let ok_later = now + chrono::Duration::minutes(59);
-        assert!(v.check(&r("1223A", Parameter::Pm25, 1.0, ok_later), now).is_ok());
+        assert!(
+            v.check(&r("1223A", Parameter::Pm25, 1.0, ok_later), now)
+                .is_ok()
+        );
     }
 }

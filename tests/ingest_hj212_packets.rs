@@ -18,7 +18,10 @@ fn shared_data() -> Option<PathBuf> {
     if dir.join("hj212_packets_sample.tsv").exists() {
         Some(dir)
     } else {
-        println!("SKIPPED: {} has no hj212_packets_sample.tsv (set ENVWATCH_SHARED_DATA)", dir.display());
+        println!(
+            "SKIPPED: {} has no hj212_packets_sample.tsv (set ENVWATCH_SHARED_DATA)",
+            dir.display()
+        );
         None
     }
 }
@@ -150,7 +153,10 @@ fn real_air_packet_gives_the_values_it_carries() {
     assert_eq!(get(Parameter::O3).value, 6.309);
     assert_eq!(get(Parameter::Pm25).flag, DataFlag::N);
     // Real-time data: the sampling instant, 14:16 Beijing time = 06:16 UTC.
-    assert_eq!(get(Parameter::Pm25).time.to_rfc3339(), "2021-01-07T06:16:00+00:00");
+    assert_eq!(
+        get(Parameter::Pm25).time.to_rfc3339(),
+        "2021-01-07T06:16:00+00:00"
+    );
     // a05002, a34006, a24088, a34007, a34049, a99999 are not envwatch parameters.
     assert_eq!(ex.skipped.len(), 6, "{:?}", ex.skipped);
 }
@@ -180,10 +186,22 @@ fn hj212_decode_command_emits_one_json_line_per_packet() {
     assert_eq!(lines.len(), 24);
     let ok = lines.iter().filter(|v| v["ok"] == true).count();
     assert_eq!(ok, 17);
-    let crc: Vec<_> = lines.iter().filter(|v| v["kind"] == "crc_mismatch").collect();
+    let crc: Vec<_> = lines
+        .iter()
+        .filter(|v| v["kind"] == "crc_mismatch")
+        .collect();
     assert_eq!(crc.len(), 4);
-    assert!(crc.iter().any(|v| v["given"] == "A6EC" && v["hj212"] == "0440" && v["modbus_swapped"] == "A6EC"));
-    assert_eq!(lines.iter().filter(|v| v["kind"] == "length_mismatch").count(), 1);
+    assert!(
+        crc.iter()
+            .any(|v| v["given"] == "A6EC" && v["hj212"] == "0440" && v["modbus_swapped"] == "A6EC")
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|v| v["kind"] == "length_mismatch")
+            .count(),
+        1
+    );
     assert_eq!(lines[22]["kind"], "missing_header");
     assert_eq!(lines[23]["kind"], "too_short");
 }

@@ -44,7 +44,10 @@ fn start_broker(dir: &Path, port: u16) -> Child {
         .expect("start mosquitto");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "mosquitto did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child
@@ -63,14 +66,23 @@ fn stop_broker(mut b: Child) {
 }
 
 fn batch(tag: &str, from: usize, n: usize) -> Vec<(String, Vec<u8>)> {
-    let t0 = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let t0 = NaiveDate::from_ymd_opt(2025, 3, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     (from..from + n)
         .map(|i| {
             let (code, mn) = STATIONS[i % STATIONS.len()];
             let t = t0 + chrono::Duration::hours((i / STATIONS.len()) as i64);
             (
                 format!("{tag}/air/{code}/hj212"),
-                hour_packet(mn, t, &[("a34004", 10.0), ("a21004", 20.0)], &format!("{i:017}")).into_bytes(),
+                hour_packet(
+                    mn,
+                    t,
+                    &[("a34004", 10.0), ("a21004", 20.0)],
+                    &format!("{i:017}"),
+                )
+                .into_bytes(),
             )
         })
         .collect()
@@ -84,24 +96,52 @@ fn broker_restart_during_ingest_loses_nothing() {
     let broker = start_broker(bdir.path(), port);
     let dir = tempfile::tempdir().unwrap();
     let tag = run_tag("restart");
-    let cfg = write_config(dir.path(), "127.0.0.1", port, &format!("envwatch-{tag}"), &tag);
+    let cfg = write_config(
+        dir.path(),
+        "127.0.0.1",
+        port,
+        &format!("envwatch-{tag}"),
+        &tag,
+    );
     let db = store_file(dir.path());
     let ingest = start_ingest(&cfg);
 
     // 6,000 messages (2 readings each) queued fast, broker restarted while ingest drains them.
-    publish_all("127.0.0.1", port, &format!("pub1-{tag}"), batch(&tag, 0, 6_000), 0, Duration::from_secs(60));
+    publish_all(
+        "127.0.0.1",
+        port,
+        &format!("pub1-{tag}"),
+        batch(&tag, 0, 6_000),
+        0,
+        Duration::from_secs(60),
+    );
     let mid = count(&db, "SELECT count(*) FROM readings");
     stop_broker(broker);
     println!("broker stopped with {mid} of 12000 readings stored");
     std::thread::sleep(Duration::from_millis(1_500));
     let broker = start_broker(bdir.path(), port);
-    publish_all("127.0.0.1", port, &format!("pub2-{tag}"), batch(&tag, 6_000, 4_000), 0, Duration::from_secs(60));
+    publish_all(
+        "127.0.0.1",
+        port,
+        &format!("pub2-{tag}"),
+        batch(&tag, 6_000, 4_000),
+        0,
+        Duration::from_secs(60),
+    );
 
     let want = 20_000;
-    let got = wait_count(&db, "SELECT count(*) FROM readings", want, Duration::from_secs(120));
+    let got = wait_count(
+        &db,
+        "SELECT count(*) FROM readings",
+        want,
+        Duration::from_secs(120),
+    );
     ingest.sigterm();
     stop_broker(broker);
-    assert!(mid < 12_000, "the restart should happen while ingest still drains (stored {mid})");
+    assert!(
+        mid < 12_000,
+        "the restart should happen while ingest still drains (stored {mid})"
+    );
     assert_eq!(got, want);
     assert_eq!(count(&db, "SELECT count(*) FROM dead_letters"), 0);
 }

@@ -18,7 +18,10 @@ fn malformed(i: usize, rng: &mut Rng, tag: &str) -> (String, Vec<u8>, &'static s
     let air = format!("{tag}/air/m{i}/hj212");
     let json = format!("{tag}/json/m{i}");
     let (mn, _) = (STATIONS[0].1, ());
-    let t = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap().and_hms_opt(8, 0, 0).unwrap();
+    let t = NaiveDate::from_ymd_opt(2025, 6, 1)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
     let good = hour_packet(mn, t, &[("a34004", 12.0)], &format!("{i:017}"));
     let data = &good[6..good.len() - 6];
     match i % 22 {
@@ -113,7 +116,10 @@ fn malformed_payloads_are_dead_lettered_with_reasons_and_valid_ones_stored() {
     let mut msgs = Vec::new();
     let mut expect: HashMap<usize, &'static str> = HashMap::new();
     let mut valid_readings = 0i64;
-    let t0 = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let t0 = NaiveDate::from_ymd_opt(2025, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     let mut valid_i = 0usize;
     for i in 0..MALFORMED {
         let (topic, payload, kind) = malformed(i, &mut rng, &tag);
@@ -138,16 +144,39 @@ fn malformed_payloads_are_dead_lettered_with_reasons_and_valid_ones_stored() {
             } else {
                 msgs.push((
                     format!("{tag}/air/{code}/hj212"),
-                    hour_packet(mn, t, &[("a34004", (valid_i % 300) as f64), ("a21004", 30.0)], "1").into_bytes(),
+                    hour_packet(
+                        mn,
+                        t,
+                        &[("a34004", (valid_i % 300) as f64), ("a21004", 30.0)],
+                        "1",
+                    )
+                    .into_bytes(),
                 ));
             }
             valid_readings += 2;
             valid_i += 1;
         }
     }
-    publish_all(&host, port, &format!("pub-{tag}"), msgs, 0, Duration::from_secs(120));
-    let dead = wait_count(&db, "SELECT count(*) FROM dead_letters", MALFORMED as i64, Duration::from_secs(120));
-    let readings = wait_count(&db, "SELECT count(*) FROM readings", valid_readings, Duration::from_secs(60));
+    publish_all(
+        &host,
+        port,
+        &format!("pub-{tag}"),
+        msgs,
+        0,
+        Duration::from_secs(120),
+    );
+    let dead = wait_count(
+        &db,
+        "SELECT count(*) FROM dead_letters",
+        MALFORMED as i64,
+        Duration::from_secs(120),
+    );
+    let readings = wait_count(
+        &db,
+        "SELECT count(*) FROM readings",
+        valid_readings,
+        Duration::from_secs(60),
+    );
     ingest.sigterm();
     assert_eq!(dead, MALFORMED as i64);
     assert_eq!(readings, valid_readings);
@@ -180,7 +209,10 @@ fn malformed_payloads_are_dead_lettered_with_reasons_and_valid_ones_stored() {
             "message {id} ({origin}): expected {kind}, got: {reason}"
         );
         if kind == "too_large" {
-            assert!(size > 2 * 1024 * 1024 && stored == 64 * 1024, "{size} {stored}");
+            assert!(
+                size > 2 * 1024 * 1024 && stored == 64 * 1024,
+                "{size} {stored}"
+            );
         }
         *kinds.entry(kind).or_default() += 1;
         seen += 1;

@@ -13,12 +13,20 @@ const N: usize = 10_000;
 
 fn expected() -> Vec<(String, String, NaiveDateTime, f64)> {
     // 4 stations x 2,500 hours, one PM2.5 value each.
-    let t0 = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let t0 = NaiveDate::from_ymd_opt(2025, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     let mut v = Vec::with_capacity(N);
     for h in 0..N / STATIONS.len() {
         for (k, (code, mn)) in STATIONS.iter().enumerate() {
             let value = ((h * 7 + k * 13) % 500) as f64 + 0.5;
-            v.push((code.to_string(), mn.to_string(), t0 + chrono::Duration::hours(h as i64), value));
+            v.push((
+                code.to_string(),
+                mn.to_string(),
+                t0 + chrono::Duration::hours(h as i64),
+                value,
+            ));
         }
     }
     v
@@ -51,7 +59,14 @@ fn sigkill_five_times_loses_and_doubles_nothing() {
         .collect();
     let (h2, tag2) = (host.clone(), tag.clone());
     let publisher = std::thread::spawn(move || {
-        publish_all(&h2, port, &format!("pub-{tag2}"), msgs, 1_000, Duration::from_secs(120));
+        publish_all(
+            &h2,
+            port,
+            &format!("pub-{tag2}"),
+            msgs,
+            1_000,
+            Duration::from_secs(120),
+        );
     });
 
     for k in 0..5 {
@@ -63,7 +78,12 @@ fn sigkill_five_times_loses_and_doubles_nothing() {
         ingest = Some(start_ingest(&cfg));
     }
     publisher.join().expect("publisher");
-    let got = wait_count(&db, "SELECT count(*) FROM readings", N as i64, Duration::from_secs(120));
+    let got = wait_count(
+        &db,
+        "SELECT count(*) FROM readings",
+        N as i64,
+        Duration::from_secs(120),
+    );
     ingest.take().unwrap().sigterm();
 
     assert_eq!(got, N as i64, "readings after 5 SIGKILLs");

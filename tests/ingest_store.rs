@@ -70,7 +70,13 @@ fn hook_runs_in_the_same_transaction_and_failure_rolls_back_everything() {
         .unwrap();
     let batch = Batch {
         readings: vec![reading("1223A", 1, 1.0), reading("1223A", 2, 2.0)],
-        dead_letters: vec![DeadLetter::new(Utc::now(), "air", "mqtt:x", "crc_mismatch: ...", b"##junk")],
+        dead_letters: vec![DeadLetter::new(
+            Utc::now(),
+            "air",
+            "mqtt:x",
+            "crc_mismatch: ...",
+            b"##junk",
+        )],
         cursors: vec![("http:feed".into(), "page=2".into())],
     };
     let err = s.commit_batch(&batch, |tx, readings| {
@@ -83,7 +89,10 @@ fn hook_runs_in_the_same_transaction_and_failure_rolls_back_everything() {
     assert_eq!(s.count_readings().unwrap(), 0);
     assert_eq!(s.count_dead_letters().unwrap(), 0);
     assert_eq!(s.cursor("http:feed").unwrap(), None);
-    let n: i64 = s.conn().query_row("SELECT count(*) FROM outbox_test", [], |r| r.get(0)).unwrap();
+    let n: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM outbox_test", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
 
     s.commit_batch(&batch, |tx, readings| {
@@ -94,14 +103,23 @@ fn hook_runs_in_the_same_transaction_and_failure_rolls_back_everything() {
     })
     .unwrap();
     assert_eq!(s.count_readings().unwrap(), 2);
-    let n: i64 = s.conn().query_row("SELECT count(*) FROM outbox_test", [], |r| r.get(0)).unwrap();
+    let n: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM outbox_test", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 2);
     assert_eq!(s.cursor("http:feed").unwrap().as_deref(), Some("page=2"));
     let d = s.dead_letters(10).unwrap();
     assert_eq!(d[0].reason, "crc_mismatch: ...");
     assert_eq!(d[0].payload, b"##junk");
     // WAL + FULL, as documented.
-    let mode: String = s.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-    let sync: i64 = s.conn().query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+    let mode: String = s
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    let sync: i64 = s
+        .conn()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
     assert_eq!((mode.as_str(), sync), ("wal", 2));
 }

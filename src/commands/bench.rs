@@ -48,7 +48,8 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Opts> {
-    let mut broker = std::env::var("ENVWATCH_TEST_MQTT").unwrap_or_else(|_| "127.0.0.1:1883".into());
+    let mut broker =
+        std::env::var("ENVWATCH_TEST_MQTT").unwrap_or_else(|_| "127.0.0.1:1883".into());
     let mut messages = 100_000usize;
     let mut factors = 6usize;
     let mut it = args.iter();
@@ -58,7 +59,9 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
             "--broker" => broker = val()?.clone(),
             "--messages" => messages = val()?.parse().context("--messages")?,
             "--factors" => factors = val()?.parse().context("--factors")?,
-            other => bail!("bench ingest: unknown argument {other} (--broker, --messages, --factors)"),
+            other => {
+                bail!("bench ingest: unknown argument {other} (--broker, --messages, --factors)")
+            }
         }
     }
     if !(1..=CODES.len()).contains(&factors) {
@@ -119,7 +122,8 @@ fn spawn_publisher(
             .build()?;
         rt.block_on(async move {
             let mut mo = MqttOptions::new(client_id, host, port);
-            mo.set_inflight(1000).set_keep_alive(Duration::from_secs(30));
+            mo.set_inflight(1000)
+                .set_keep_alive(Duration::from_secs(30));
             let (client, mut el) = AsyncClient::new(mo, 1000);
             let start = Instant::now();
             let producer = tokio::spawn(async move {
@@ -276,7 +280,11 @@ async fn e2e_phase(o: &Opts, tag: &str) -> anyhow::Result<E2e> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let want = (o.messages * o.factors) as u64;
-    let publisher = spawn_publisher(o, format!("bench-e2e-pub-{tag}"), format!("bench/{tag}/e2e"));
+    let publisher = spawn_publisher(
+        o,
+        format!("bench-e2e-pub-{tag}"),
+        format!("bench/{tag}/e2e"),
+    );
     let mut first = None;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
@@ -331,7 +339,11 @@ fn peak_rss_kib() -> Option<u64> {
 
 fn bench_ingest(args: &[String]) -> anyhow::Result<ExitCode> {
     let o = parse(args)?;
-    let tag = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
+    let tag = format!(
+        "{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

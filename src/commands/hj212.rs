@@ -52,19 +52,25 @@ pub fn decode_line(raw: &[u8], crc: CrcMode, line: usize) -> Value {
     });
     match pkt.readings(&site, &opts) {
         Ok(ex) => {
-            v["readings"] = json!(ex
-                .readings
-                .iter()
-                .map(|r| json!({
-                    "parameter": r.parameter,
-                    "time": r.time.to_rfc3339(),
-                    "value": r.value,
-                    "flag": r.flag,
-                    "unit": r.parameter.unit(),
-                }))
-                .collect::<Vec<_>>());
+            v["readings"] = json!(
+                ex.readings
+                    .iter()
+                    .map(|r| json!({
+                        "parameter": r.parameter,
+                        "time": r.time.to_rfc3339(),
+                        "value": r.value,
+                        "flag": r.flag,
+                        "unit": r.parameter.unit(),
+                    }))
+                    .collect::<Vec<_>>()
+            );
             v["skipped_codes"] = json!(ex.skipped);
-            v["rejected"] = json!(ex.rejected.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+            v["rejected"] = json!(
+                ex.rejected
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+            );
         }
         Err(e) => {
             // The frame is fine but it gives no readings (not a data command, no time...).

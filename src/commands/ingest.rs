@@ -22,7 +22,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             for d in diags.iter() {
                 eprintln!("{d}");
             }
-            anyhow::bail!("{}: {} configuration problem(s)", dir.display(), diags.len());
+            anyhow::bail!(
+                "{}: {} configuration problem(s)",
+                dir.display(),
+                diags.len()
+            );
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -91,7 +91,9 @@ pub fn modbus_swapped_crc16(data: &[u8]) -> u16 {
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Hj212Error {
-    #[error("frame too short ({len} bytes): a frame is ##, 4 length digits, data, 4 CRC hex digits")]
+    #[error(
+        "frame too short ({len} bytes): a frame is ##, 4 length digits, data, 4 CRC hex digits"
+    )]
     TooShort { len: usize },
     #[error("frame does not start with ##")]
     MissingHeader,
@@ -123,7 +125,9 @@ pub enum Hj212Error {
         value: String,
         why: &'static str,
     },
-    #[error("Flag={flag} declares protocol version bits {version}, neither 2005 (0), 2017 (1) nor 2025 (2)")]
+    #[error(
+        "Flag={flag} declares protocol version bits {version}, neither 2005 (0), 2017 (1) nor 2025 (2)"
+    )]
     UnknownVersion { flag: u8, version: u8 },
     #[error("data segment has no CP=&&...&& data area")]
     MissingCp,
@@ -720,7 +724,11 @@ pub struct OutHeader<'a> {
 
 /// Builds a valid data frame (`##len…CRC\r\n`): `-Rtd` values for CN 2011, `-Avg` otherwise,
 /// each with its `-Flag`. `data_time` is local time of the station.
-pub fn encode_packet(h: &OutHeader<'_>, data_time: NaiveDateTime, factors: &[OutFactor<'_>]) -> String {
+pub fn encode_packet(
+    h: &OutHeader<'_>,
+    data_time: NaiveDateTime,
+    factors: &[OutFactor<'_>],
+) -> String {
     use std::fmt::Write;
     let field = if h.cn == "2011" { "Rtd" } else { "Avg" };
     let dt = data_time.format("%Y%m%d%H%M%S");
@@ -782,7 +790,10 @@ mod tests {
         let ex = pkt.readings(&site, &ReadingOptions::default()).unwrap();
         assert_eq!(ex.readings.len(), 6);
         // DataTime 08:00 Shanghai = 00:00 UTC, the START of the hour 08:00-09:00.
-        assert_eq!(ex.readings[0].time.to_rfc3339(), "2024-01-15T00:00:00+00:00");
+        assert_eq!(
+            ex.readings[0].time.to_rfc3339(),
+            "2024-01-15T00:00:00+00:00"
+        );
         assert_eq!(ex.readings[0].parameter, Parameter::Pm25);
         assert_eq!(ex.readings[0].value, 45.0);
         assert_eq!(ex.readings[4].parameter, Parameter::Co);
@@ -792,7 +803,10 @@ mod tests {
             ..ReadingOptions::default()
         };
         let ex = pkt.readings(&site, &end).unwrap();
-        assert_eq!(ex.readings[0].time.to_rfc3339(), "2024-01-14T23:00:00+00:00");
+        assert_eq!(
+            ex.readings[0].time.to_rfc3339(),
+            "2024-01-14T23:00:00+00:00"
+        );
     }
 
     #[test]
@@ -807,10 +821,7 @@ mod tests {
 
     #[test]
     fn encoder_round_trips_and_matches_the_standard_frame() {
-        assert_eq!(
-            frame(STD_EXAMPLE),
-            format!("##0101{STD_EXAMPLE}1C80\r\n")
-        );
+        assert_eq!(frame(STD_EXAMPLE), format!("##0101{STD_EXAMPLE}1C80\r\n"));
         let dt = parse_data_time("20240115080000").unwrap();
         let h = OutHeader {
             qn: Some("20240115090000123"),
@@ -847,7 +858,8 @@ mod tests {
 
     #[test]
     fn crc_mismatch_carries_all_values_and_modbus_mode_accepts_swapped() {
-        let data = "QN=1;ST=22;CN=2011;PW=1;MN=M1;Flag=4;CP=&&DataTime=20240101000000;a34004-Rtd=1&&";
+        let data =
+            "QN=1;ST=22;CN=2011;PW=1;MN=M1;Flag=4;CP=&&DataTime=20240101000000;a34004-Rtd=1&&";
         let swapped = frame_with(data, CrcMode::ModbusSwapped);
         match parse_frame(swapped.as_bytes(), CrcMode::Hj212) {
             Err(Hj212Error::CrcMismatch {
@@ -879,11 +891,18 @@ mod tests {
         assert_eq!(e(&ok("ST=22;MN=1;CP=&&&&")), "missing_field");
         assert_eq!(e(&ok("CN=2011;MN=1;Flag=x;CP=&&&&")), "bad_field");
         assert_eq!(e(&ok("CN=2011;MN=1;Flag=255;CP=&&&&")), "unknown_version");
-        assert_eq!(e(&ok("CN=2011;MN=1;CP=&&DataTime=20241301000000&&")), "bad_data_time");
+        assert_eq!(
+            e(&ok("CN=2011;MN=1;CP=&&DataTime=20241301000000&&")),
+            "bad_data_time"
+        );
         assert_eq!(e(&ok("CN=2011;MN=1;CP=&&a34004-Rtd=abc&&")), "bad_value");
         assert_eq!(e(&ok("CN=2011;MN=1;CP=&&a34004-Rtd=NaN&&")), "bad_value");
         assert_eq!(e(&ok("CN=2011;MN=1;CP=&&a34004&&")), "bad_cp_item");
-        let p = decode(ok("CN=2011;MN=1;CP=&&a34004-Rtd=1&&").as_bytes(), CrcMode::Off).unwrap();
+        let p = decode(
+            ok("CN=2011;MN=1;CP=&&a34004-Rtd=1&&").as_bytes(),
+            CrcMode::Off,
+        )
+        .unwrap();
         let r = p.readings(&SiteId::new("s"), &ReadingOptions::default());
         assert_eq!(r.unwrap_err().kind(), "missing_data_time");
         let p = decode(
@@ -891,7 +910,9 @@ mod tests {
             CrcMode::Off,
         )
         .unwrap();
-        let ex = p.readings(&SiteId::new("s"), &ReadingOptions::default()).unwrap();
+        let ex = p
+            .readings(&SiteId::new("s"), &ReadingOptions::default())
+            .unwrap();
         assert!(ex.readings.is_empty());
         assert_eq!(ex.skipped, vec!["a99999".to_string()]);
         assert_eq!(ex.rejected[0].kind(), "missing_value");
@@ -912,7 +933,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.header.version, Version::Y2025);
-        let ex = p.readings(&SiteId::new("s"), &ReadingOptions::default()).unwrap();
+        let ex = p
+            .readings(&SiteId::new("s"), &ReadingOptions::default())
+            .unwrap();
         assert_eq!(ex.readings.len(), 1);
         assert_eq!(ex.readings[0].flag, DataFlag::M);
         assert!(!ex.readings[0].flag.is_valid());

@@ -30,7 +30,10 @@ pub enum JsonError {
     #[error("records pointer \"{0}\" finds nothing in the payload")]
     RecordsMissing(String),
     #[error("records at \"{pointer}\" are a {found}, expected an array or object")]
-    RecordsType { pointer: String, found: &'static str },
+    RecordsType {
+        pointer: String,
+        found: &'static str,
+    },
     #[error("payload has no records")]
     NoRecords,
     #[error("record {index}: is a {found}, expected an object")]
@@ -50,7 +53,9 @@ pub enum JsonError {
         value: String,
         format: String,
     },
-    #[error("record {index}: unknown site \"{site}\" (not a station/section id nor in the pipeline's [sites])")]
+    #[error(
+        "record {index}: unknown site \"{site}\" (not a station/section id nor in the pipeline's [sites])"
+    )]
     UnknownSite { index: usize, site: String },
     #[error("record {index}: unknown parameter \"{name}\"")]
     UnknownParameter { index: usize, name: String },
@@ -93,7 +98,10 @@ enum TimeFormat {
     Unix,
     UnixMs,
     /// strftime; `with_offset` when it contains `%z`/`%:z`.
-    Pattern { pattern: String, with_offset: bool },
+    Pattern {
+        pattern: String,
+        with_offset: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -265,11 +273,10 @@ impl JsonDecoder {
                 Value::String(s) => s,
                 v => return Err(type_err(pf, v, "a string")),
             };
-            let parameter =
-                Parameter::lookup(name).ok_or_else(|| JsonError::UnknownParameter {
-                    index,
-                    name: name.chars().take(64).collect(),
-                })?;
+            let parameter = Parameter::lookup(name).ok_or_else(|| JsonError::UnknownParameter {
+                index,
+                name: name.chars().take(64).collect(),
+            })?;
             if let Some(value) = self.number(index, vf, required(vf)?)? {
                 out.push(self.reading(&site, parameter, time, value, rec_flag));
             }
@@ -453,7 +460,10 @@ columns = { pm2_5 = "PM2.5", co = "CO" }
             .unwrap();
         assert_eq!(out.readings.len(), 1);
         assert_eq!(out.readings[0].site, SiteId::new("1223A"));
-        assert_eq!(out.readings[0].time.to_rfc3339(), "2019-11-11T01:00:00+00:00");
+        assert_eq!(
+            out.readings[0].time.to_rfc3339(),
+            "2019-11-11T01:00:00+00:00"
+        );
         assert_eq!(out.rejected.len(), 2);
         assert_eq!(out.rejected[0].kind(), "json_field_type");
         assert_eq!(out.rejected[1].kind(), "json_unknown_site");
@@ -481,13 +491,22 @@ flag = "f"
         assert_eq!(out.readings[0].parameter, Parameter::Nh3N);
         assert_eq!(out.readings[0].flag, DataFlag::M);
         // End label 10:00 = hour 09:00-10:00 local, start 01:00 UTC.
-        assert_eq!(out.readings[0].time.to_rfc3339(), "2026-02-04T01:00:00+00:00");
+        assert_eq!(
+            out.readings[0].time.to_rfc3339(),
+            "2026-02-04T01:00:00+00:00"
+        );
         assert_eq!(out.rejected[0].kind(), "json_unknown_parameter");
         assert_eq!(
             d.decode(b"{not json", &sites()).unwrap_err().kind(),
             "json_syntax"
         );
-        assert_eq!(d.decode(b"[]", &sites()).unwrap_err().kind(), "json_no_records");
-        assert_eq!(d.decode(b"42", &sites()).unwrap_err().kind(), "json_records_type");
+        assert_eq!(
+            d.decode(b"[]", &sites()).unwrap_err().kind(),
+            "json_no_records"
+        );
+        assert_eq!(
+            d.decode(b"42", &sites()).unwrap_err().kind(),
+            "json_records_type"
+        );
     }
 }

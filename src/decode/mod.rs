@@ -56,9 +56,7 @@ impl SiteResolver {
         if let Some(s) = self.mn_index.get(feed_id) {
             return Some(s.clone());
         }
-        self.known
-            .contains(feed_id)
-            .then(|| SiteId::new(feed_id))
+        self.known.contains(feed_id).then(|| SiteId::new(feed_id))
     }
 }
 
@@ -69,7 +67,9 @@ pub enum DecodeError {
     Hj212(#[from] hj212::Hj212Error),
     #[error("JSON: {0}")]
     Json(#[from] json::JsonError),
-    #[error("unknown site: MN \"{mn}\" is in no station/section `mn` nor in the pipeline's [sites]")]
+    #[error(
+        "unknown site: MN \"{mn}\" is in no station/section `mn` nor in the pipeline's [sites]"
+    )]
     UnknownMn { mn: String },
     #[error("payload of {size} bytes exceeds the {limit}-byte limit (mqtt.max_packet_size)")]
     TooLarge { size: usize, limit: usize },
@@ -182,12 +182,12 @@ impl Decoder {
                 let pkt = hj212::decode(payload, *crc)?;
                 // Data kind and time first: a CN=9014 answer is "not data", not "unknown MN".
                 pkt.time_utc(opts)?;
-                let site = self
-                    .sites
-                    .resolve(&pkt.header.mn)
-                    .ok_or_else(|| DecodeError::UnknownMn {
-                        mn: pkt.header.mn.clone(),
-                    })?;
+                let site =
+                    self.sites
+                        .resolve(&pkt.header.mn)
+                        .ok_or_else(|| DecodeError::UnknownMn {
+                            mn: pkt.header.mn.clone(),
+                        })?;
                 let ex = pkt.readings(&site, opts)?;
                 Ok(Decoded {
                     readings: ex.readings,

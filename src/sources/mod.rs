@@ -37,8 +37,14 @@ mod tests {
 
     #[test]
     fn filters() {
-        assert!(topic_matches("envwatch/air/+/hj212", "envwatch/air/1223A/hj212"));
-        assert!(!topic_matches("envwatch/air/+/hj212", "envwatch/air/1223A/json"));
+        assert!(topic_matches(
+            "envwatch/air/+/hj212",
+            "envwatch/air/1223A/hj212"
+        ));
+        assert!(!topic_matches(
+            "envwatch/air/+/hj212",
+            "envwatch/air/1223A/json"
+        ));
         assert!(topic_matches("envwatch/#", "envwatch/air/x"));
         assert!(topic_matches("envwatch/#", "envwatch"));
         assert!(!topic_matches("envwatch/air", "envwatch/air/x"));

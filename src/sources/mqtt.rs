@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rumqttc::{
-    AsyncClient, ClientError, Event, EventLoop, MqttOptions, Packet, Publish, QoS,
-    SubscribeFilter, SubscribeReasonCode, Transport,
+    AsyncClient, ClientError, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter,
+    SubscribeReasonCode, Transport,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -51,11 +51,7 @@ pub fn options(s: &MqttSettings) -> anyhow::Result<MqttOptions> {
         .set_request_channel_capacity(65_536);
     if let Some(user) = &s.username {
         let password = match &s.password {
-            Some(p) => p
-                .resolve()
-                .context("mqtt.password")?
-                .expose()
-                .to_string(),
+            Some(p) => p.resolve().context("mqtt.password")?.expose().to_string(),
             None => String::new(),
         };
         o.set_credentials(user.clone(), password);
@@ -276,10 +272,22 @@ pub async fn probe(settings: &MqttSettings, timeout: Duration) -> anyhow::Result
             match el.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
                 Ok(_) => {}
-                Err(e) => return Err(anyhow::anyhow!("MQTT {}:{}: {e}", settings.host, settings.port)),
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "MQTT {}:{}: {e}",
+                        settings.host,
+                        settings.port
+                    ));
+                }
             }
         }
     })
     .await
-    .map_err(|_| anyhow::anyhow!("MQTT {}:{}: no CONNACK within {timeout:?}", settings.host, settings.port))?
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "MQTT {}:{}: no CONNACK within {timeout:?}",
+            settings.host,
+            settings.port
+        )
+    })?
 }

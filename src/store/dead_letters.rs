@@ -75,7 +75,9 @@ pub(super) fn insert(tx: &Transaction<'_>, letters: &[DeadLetter]) -> rusqlite::
 impl Store {
     pub fn count_dead_letters(&self) -> rusqlite::Result<u64> {
         self.conn
-            .query_row("SELECT count(*) FROM dead_letters", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT count(*) FROM dead_letters", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n as u64)
     }
 

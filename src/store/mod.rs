@@ -78,7 +78,10 @@ impl Store {
         .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", path.display()))?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            anyhow::bail!("store {}: cannot switch to WAL mode (got {mode})", path.display());
+            anyhow::bail!(
+                "store {}: cannot switch to WAL mode (got {mode})",
+                path.display()
+            );
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;

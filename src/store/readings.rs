@@ -69,11 +69,7 @@ fn row_to_reading(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
     let time: i64 = row.get(2)?;
     let flag: String = row.get(4)?;
     let bad = |what: String| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            what.into(),
-        )
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
     };
     Ok(Reading {
         site: SiteId(site),
@@ -101,7 +97,10 @@ pub fn between(
                 "SELECT site, parameter, time, value, flag FROM readings
                  WHERE site = ?1 AND time >= ?2 AND time < ?3 ORDER BY site, parameter, time",
             )?;
-            for r in stmt.query_map(params![s.as_str(), from.timestamp(), to.timestamp()], row_to_reading)? {
+            for r in stmt.query_map(
+                params![s.as_str(), from.timestamp(), to.timestamp()],
+                row_to_reading,
+            )? {
                 out.push(r?);
             }
         }
@@ -165,7 +164,11 @@ impl Store {
     ) -> rusqlite::Result<bool> {
         let n = self.conn.execute(
             "DELETE FROM dirty_days WHERE site = ?1 AND day = ?2 AND marked_at <= ?3",
-            params![site.as_str(), day.format("%Y-%m-%d").to_string(), seen_marked_at],
+            params![
+                site.as_str(),
+                day.format("%Y-%m-%d").to_string(),
+                seen_marked_at
+            ],
         )?;
         Ok(n > 0)
     }

@@ -18,14 +18,18 @@ pub fn mqtt_addr() -> (String, u16) {
     let v = std::env::var("ENVWATCH_TEST_MQTT").unwrap_or_else(|_| {
         panic!("ENVWATCH_TEST_MQTT is not set: run the tests through scripts/test.sh (it starts Mosquitto)")
     });
-    let (h, p) = v.rsplit_once(':').expect("ENVWATCH_TEST_MQTT must be host:port");
+    let (h, p) = v
+        .rsplit_once(':')
+        .expect("ENVWATCH_TEST_MQTT must be host:port");
     (h.to_string(), p.parse().expect("ENVWATCH_TEST_MQTT port"))
 }
 
 pub fn mosquitto_bin() -> PathBuf {
-    PathBuf::from(std::env::var("ENVWATCH_TEST_MOSQUITTO_BIN").unwrap_or_else(|_| {
-        panic!("ENVWATCH_TEST_MOSQUITTO_BIN is not set: run the tests through scripts/test.sh")
-    }))
+    PathBuf::from(
+        std::env::var("ENVWATCH_TEST_MOSQUITTO_BIN").unwrap_or_else(|_| {
+            panic!("ENVWATCH_TEST_MOSQUITTO_BIN is not set: run the tests through scripts/test.sh")
+        }),
+    )
 }
 
 /// A unique-enough tag for topics and client ids of one test run.
@@ -135,7 +139,14 @@ pub struct Ingest {
 /// Starts `envwatch ingest --config cfg` and waits (bounded) for `ready`.
 pub fn start_ingest(cfg: &Path) -> Ingest {
     let mut child = Command::new(env!("CARGO_BIN_EXE_envwatch"))
-        .args(["--log-format", "human", "--log-level", "warn", "ingest", "--config"])
+        .args([
+            "--log-format",
+            "human",
+            "--log-level",
+            "warn",
+            "ingest",
+            "--config",
+        ])
         .arg(cfg)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -176,14 +187,22 @@ impl Ingest {
                 assert!(st.success(), "envwatch ingest exited with {st}");
                 return;
             }
-            assert!(Instant::now() < deadline, "envwatch ingest did not stop within 15 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "envwatch ingest did not stop within 15 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 }
 
 /// One HJ 212 hour packet (CN 2061) for `mn`, local `data_time`, with `factors`.
-pub fn hour_packet(mn: &str, data_time: NaiveDateTime, factors: &[(&str, f64)], qn: &str) -> String {
+pub fn hour_packet(
+    mn: &str,
+    data_time: NaiveDateTime,
+    factors: &[(&str, f64)],
+    qn: &str,
+) -> String {
     let h = OutHeader {
         qn: Some(qn),
         st: "22",
@@ -206,13 +225,24 @@ pub fn hour_packet(mn: &str, data_time: NaiveDateTime, factors: &[(&str, f64)], 
 
 /// Publishes `msgs` at QoS 1 (paced to `per_sec` if > 0) and returns once the broker
 /// acknowledged every one (bounded: panics after `timeout`).
-pub fn publish_all(host: &str, port: u16, client_id: &str, msgs: Vec<(String, Vec<u8>)>, per_sec: u32, timeout: Duration) {
+pub fn publish_all(
+    host: &str,
+    port: u16,
+    client_id: &str,
+    msgs: Vec<(String, Vec<u8>)>,
+    per_sec: u32,
+    timeout: Duration,
+) {
     let host = host.to_string();
     let client_id = client_id.to_string();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let mut o = MqttOptions::new(client_id, host, port);
-        o.set_max_packet_size(16 << 20, 16 << 20).set_keep_alive(Duration::from_secs(10));
+        o.set_max_packet_size(16 << 20, 16 << 20)
+            .set_keep_alive(Duration::from_secs(10));
         let (client, mut el) = AsyncClient::new(o, 1000);
         let n = msgs.len();
         let publisher = tokio::spawn(async move {
@@ -256,7 +286,9 @@ pub fn count(db: &Path, sql: &str) -> i64 {
     if !db.exists() {
         return 0;
     }
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
 }
