@@ -6,6 +6,7 @@
 //! `publish` / `alert`, with `serve` exposing health and metrics.
 
 pub mod alert;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;

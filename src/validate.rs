@@ -97,11 +97,10 @@ impl Validator {
             .ok_or_else(|| Rejection::UnknownSite {
                 site: r.site.clone(),
             })?;
-        let medium_ok = match (kind, r.parameter.medium()) {
-            (SiteKind::Station, Medium::Air | Medium::Meteo) => true,
-            (SiteKind::Section, Medium::Water) => true,
-            _ => false,
-        };
+        let medium_ok = matches!(
+            (kind, r.parameter.medium()),
+            (SiteKind::Station, Medium::Air | Medium::Meteo) | (SiteKind::Section, Medium::Water)
+        );
         if !medium_ok {
             return Err(Rejection::WrongMedium {
                 parameter: r.parameter,

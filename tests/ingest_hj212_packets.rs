@@ -38,7 +38,7 @@ struct Row {
     notes: String,
 }
 
-fn rows(dir: &PathBuf) -> Vec<Row> {
+fn rows(dir: &std::path::Path) -> Vec<Row> {
     let text = std::fs::read_to_string(dir.join("hj212_packets_sample.tsv")).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();

@@ -129,7 +129,7 @@ fn malformed_payloads_are_dead_lettered_with_reasons_and_valid_ones_stored() {
         for _ in 0..1 + rng.below(2) {
             let (code, mn) = STATIONS[valid_i % STATIONS.len()];
             let t = t0 + chrono::Duration::hours((valid_i / STATIONS.len()) as i64);
-            if valid_i % 5 == 0 {
+            if valid_i.is_multiple_of(5) {
                 let local = t.and_local_timezone(chrono_tz::Asia::Shanghai).unwrap();
                 msgs.push((
                     format!("{tag}/json/{code}"),

@@ -1,5 +1,6 @@
 //! `envwatch bench WHAT`: built-in benchmarks (performance is measured here, never in
-//! timed unit tests).
+//! timed unit tests). Each benchmark lives next to what it measures (`src/bench/`,
+//! `src/alert/bench.rs`); this only dispatches.
 
 use std::process::ExitCode;
 
@@ -7,11 +8,12 @@ use anyhow::bail;
 
 use crate::cli::BenchArgs;
 
-const KNOWN: &str = "alerts";
+const KNOWN: &str = "alerts, ingest";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what.as_str() {
         "alerts" => crate::alert::bench::run(&args.args),
+        "ingest" => crate::bench::ingest::run(&args.args),
         other => bail!("unknown benchmark \"{other}\" (known: {KNOWN})"),
     }
 }

@@ -416,14 +416,14 @@ pub fn parse_packet(data: &str) -> Result<Packet, Hj212Error> {
     };
     let pnum = num("PNUM", pnum_s)?;
     let pno = num("PNO", pno_s)?;
-    if let (Some(n), Some(i)) = (pnum, pno) {
-        if i == 0 || i > n {
-            return Err(Hj212Error::BadField {
-                field: "PNO",
-                value: i.to_string(),
-                why: "packet number outside 1..=PNUM",
-            });
-        }
+    if let (Some(n), Some(i)) = (pnum, pno)
+        && (i == 0 || i > n)
+    {
+        return Err(Hj212Error::BadField {
+            field: "PNO",
+            value: i.to_string(),
+            why: "packet number outside 1..=PNUM",
+        });
     }
 
     let mut data_time = None;

@@ -116,7 +116,7 @@ enum FormatDecoder {
         crc: CrcMode,
         opts: hj212::ReadingOptions,
     },
-    Json(json::JsonDecoder),
+    Json(Box<json::JsonDecoder>),
 }
 
 impl Decoder {
@@ -138,10 +138,10 @@ impl Decoder {
                 let m = p.decode.json.as_ref().ok_or_else(|| {
                     anyhow::anyhow!("pipeline \"{}\": format json needs [decode.json]", p.name)
                 })?;
-                FormatDecoder::Json(
+                FormatDecoder::Json(Box::new(
                     json::JsonDecoder::new(m, tz, p.decode.hour_label, unit_factors)
                         .map_err(|e| anyhow::anyhow!("pipeline \"{}\": {e}", p.name))?,
-                )
+                ))
             }
             Format::Csv => {
                 anyhow::bail!(

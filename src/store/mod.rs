@@ -62,12 +62,12 @@ impl Store {
     /// Opens (creating if needed) the database at `path`. `tz` is the zone of calendar
     /// days for dirty-day marks (general.timezone).
     pub fn open(path: &Path, tz: Tz) -> anyhow::Result<Store> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    anyhow::anyhow!("cannot create store directory {}: {e}", dir.display())
-                })?;
-            }
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create store directory {}: {e}", dir.display())
+            })?;
         }
         let conn = Connection::open_with_flags(
             path,

@@ -1,0 +1,2 @@
+#[path = "../../src/decode/hj212.rs"]
+pub mod hj212;

@@ -1,0 +1,2 @@
+#[path = "../../src/standards/parameter.rs"]
+pub mod parameter;

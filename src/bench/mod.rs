@@ -1,0 +1,3 @@
+//! Built-in benchmarks on generated data (`envwatch bench WHAT`).
+
+pub mod ingest;
