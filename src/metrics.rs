@@ -593,18 +593,33 @@ mod tests {
             ),
             Some(0.0)
         );
-        assert_eq!(sample(&text, "envwatch_influx_points_written_total"), Some(5000.0));
+        assert_eq!(
+            sample(&text, "envwatch_influx_points_written_total"),
+            Some(5000.0)
+        );
         assert_eq!(sample(&text, "envwatch_influx_retries_total"), Some(1.0));
         assert_eq!(sample(&text, "envwatch_outbox_points"), Some(120.0));
-        assert_eq!(sample(&text, "envwatch_outbox_oldest_age_seconds"), Some(2.5));
-        assert_eq!(sample(&text, "envwatch_store_commit_duration_seconds_count"), Some(1.0));
+        assert_eq!(
+            sample(&text, "envwatch_outbox_oldest_age_seconds"),
+            Some(2.5)
+        );
+        assert_eq!(
+            sample(&text, "envwatch_store_commit_duration_seconds_count"),
+            Some(1.0)
+        );
         // 3 ms falls in the 0.004 s bucket (1, 2, 4 ms ...), not in the 0.002 one.
         assert_eq!(
-            sample(&text, "envwatch_store_commit_duration_seconds_bucket{le=\"0.002\"}"),
+            sample(
+                &text,
+                "envwatch_store_commit_duration_seconds_bucket{le=\"0.002\"}"
+            ),
             Some(0.0)
         );
         assert_eq!(
-            sample(&text, "envwatch_store_commit_duration_seconds_bucket{le=\"0.004\"}"),
+            sample(
+                &text,
+                "envwatch_store_commit_duration_seconds_bucket{le=\"0.004\"}"
+            ),
             Some(1.0)
         );
 

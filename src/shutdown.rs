@@ -188,15 +188,17 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn clones_and_children_see_the_trigger_but_a_child_alone_does_not_stop_the_parent()
-    {
+    async fn clones_and_children_see_the_trigger_but_a_child_alone_does_not_stop_the_parent() {
         let root = Shutdown::new();
         let clone = root.clone();
         let child = root.child();
         let grandchild_sibling = root.child();
         grandchild_sibling.trigger();
         assert!(grandchild_sibling.is_triggered());
-        assert!(!root.is_triggered(), "a child's trigger must not stop the daemon");
+        assert!(
+            !root.is_triggered(),
+            "a child's trigger must not stop the daemon"
+        );
         assert!(!child.is_triggered());
 
         clone.trigger();
@@ -233,7 +235,10 @@ mod tests {
     #[tokio::test]
     async fn join_within_abandons_a_task_that_overruns() {
         let quick = tokio::spawn(async { 5 });
-        assert_eq!(join_within("quick", quick, Duration::from_secs(1)).await, Some(5));
+        assert_eq!(
+            join_within("quick", quick, Duration::from_secs(1)).await,
+            Some(5)
+        );
         let slow = tokio::spawn(std::future::pending::<()>());
         assert_eq!(
             join_within("slow", slow, Duration::from_millis(20)).await,

@@ -99,17 +99,19 @@ fn cargo_deb_metadata_installs_binary_config_unit_and_docs() {
             panic!("{f}: no such file in the source tree");
         }
     }
-    let units = meta["systemd-units"].as_table().expect("systemd-units table");
+    let units = meta["systemd-units"]
+        .as_table()
+        .expect("systemd-units table");
     assert_eq!(units["unit-name"].as_str(), Some("envwatch"));
     let unit_dir = units["unit-scripts"].as_str().unwrap();
     assert!(root().join(unit_dir).join("envwatch.service").is_file());
     assert_eq!(units["enable"].as_bool(), Some(true));
     let depends = meta["depends"].as_str().unwrap();
-    assert!(depends.contains("adduser"), "postinst uses adduser: {depends}");
-    assert_eq!(
-        meta["maintainer-scripts"].as_str(),
-        Some("deploy/debian/")
+    assert!(
+        depends.contains("adduser"),
+        "postinst uses adduser: {depends}"
     );
+    assert_eq!(meta["maintainer-scripts"].as_str(), Some("deploy/debian/"));
 }
 
 /// The source file a conffile comes from exists (config/ or pipelines/).
@@ -127,10 +129,16 @@ fn maintainer_scripts_are_valid_sh_create_the_user_and_keep_the_debhelper_token(
     let dir = root().join("deploy/debian");
     let postinst = std::fs::read_to_string(dir.join("postinst")).expect("deploy/debian/postinst");
     assert!(postinst.starts_with("#!/bin/sh\n"));
-    assert!(postinst.contains("adduser --system"), "creates a system user");
+    assert!(
+        postinst.contains("adduser --system"),
+        "creates a system user"
+    );
     assert!(postinst.contains("--ingroup envwatch"));
     assert!(postinst.contains("--shell /usr/sbin/nologin"));
-    assert!(postinst.contains("getent passwd envwatch"), "idempotent on upgrade");
+    assert!(
+        postinst.contains("getent passwd envwatch"),
+        "idempotent on upgrade"
+    );
     for script in ["postinst", "postrm"] {
         let path = dir.join(script);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -177,7 +185,12 @@ fn built_deb_contains_what_the_service_needs() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let deb = stdout.lines().last().expect("the .deb path").trim().to_string();
+    let deb = stdout
+        .lines()
+        .last()
+        .expect("the .deb path")
+        .trim()
+        .to_string();
     assert!(deb.ends_with(".deb") && Path::new(&deb).is_file(), "{deb}");
     let size = std::fs::metadata(&deb).unwrap().len();
     println!("package: {deb} ({size} bytes)");
@@ -190,7 +203,10 @@ fn built_deb_contains_what_the_service_needs() {
         .lines()
         .find(|l| l.trim_start().starts_with("Depends:"))
         .unwrap_or_else(|| panic!("no Depends in {info}"));
-    assert!(depends.contains("adduser") && depends.contains("libc6"), "{depends}");
+    assert!(
+        depends.contains("adduser") && depends.contains("libc6"),
+        "{depends}"
+    );
 
     let contents = dpkg_deb(&["-c", &deb]);
     println!("{contents}");
@@ -213,7 +229,10 @@ fn built_deb_contains_what_the_service_needs() {
         .lines()
         .find(|l| l.ends_with(" ./usr/bin/envwatch"))
         .unwrap();
-    assert!(binary_line.starts_with("-rwxr-xr-x root/root"), "{binary_line}");
+    assert!(
+        binary_line.starts_with("-rwxr-xr-x root/root"),
+        "{binary_line}"
+    );
 
     // Control files: conffiles lists the config, postinst creates the user and
     // enables the unit (cargo-deb's snippet at #DEBHELPER#).
@@ -221,12 +240,18 @@ fn built_deb_contains_what_the_service_needs() {
     dpkg_deb(&["-e", &deb, ctrl.path().to_str().unwrap()]);
     let conffiles = std::fs::read_to_string(ctrl.path().join("conffiles")).unwrap();
     for f in CONFIG_FILES {
-        assert!(conffiles.lines().any(|l| l == *f), "{f} not a conffile:\n{conffiles}");
+        assert!(
+            conffiles.lines().any(|l| l == *f),
+            "{f} not a conffile:\n{conffiles}"
+        );
     }
     let postinst = std::fs::read_to_string(ctrl.path().join("postinst")).unwrap();
     assert!(postinst.contains("adduser --system"));
     assert!(!postinst.contains("#DEBHELPER#"), "token must be replaced");
-    assert!(postinst.contains("envwatch.service"), "unit enable snippet:\n{postinst}");
+    assert!(
+        postinst.contains("envwatch.service"),
+        "unit enable snippet:\n{postinst}"
+    );
 
     // The unit inside the package is ours, byte for byte.
     let data = tempfile::tempdir().unwrap();

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use envwatch::config::daemon::Targets;
 use envwatch::metrics::{JudgeKind, Metrics};
-use envwatch::serve::{AppState, Health, HealthPolicy, ListenPolicy, ServeError, Server, StatusBoard};
+use envwatch::serve::{
+    AppState, Health, HealthPolicy, ListenPolicy, ServeError, Server, StatusBoard,
+};
 use envwatch::shutdown::Shutdown;
 use serde_json::Value;
 
@@ -107,7 +109,10 @@ async fn readyz_is_503_naming_the_failing_checks_until_all_pass() {
         .set_source(PIPELINE, false, Some("connection refused; retrying".into()));
     let (code, body) = srv.json("/readyz").await;
     assert_eq!(code, 503);
-    assert_eq!(body["failing"], serde_json::json!([format!("source:{PIPELINE}")]));
+    assert_eq!(
+        body["failing"],
+        serde_json::json!([format!("source:{PIPELINE}")])
+    );
     let source_check = body["checks"]
         .as_array()
         .unwrap()
@@ -117,7 +122,9 @@ async fn readyz_is_503_naming_the_failing_checks_until_all_pass() {
     assert_eq!(source_check["detail"], "connection refused; retrying");
 
     srv.state.health.set_source(PIPELINE, true, None);
-    srv.state.health.set_outbox(42, Some(Duration::from_secs(3)));
+    srv.state
+        .health
+        .set_outbox(42, Some(Duration::from_secs(3)));
     let (code, body) = srv.json("/readyz").await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["ready"], true);
@@ -172,7 +179,9 @@ async fn api_status_reports_targets_judge_results_and_pipeline_counters() {
 
     // Year to date 2025: 292 good of 365 valid days = exactly 80 %, the target is met;
     // November: 20 of 26 = 76.9 %, not met.
-    srv.state.status.set_air("2025", (292, 365), "2025-11", (20, 26));
+    srv.state
+        .status
+        .set_air("2025", (292, 365), "2025-11", (20, 26));
     srv.state
         .status
         .set_water("2025-11", 3, vec![], vec!["S-07".to_string()]);
@@ -185,7 +194,9 @@ async fn api_status_reports_targets_judge_results_and_pipeline_counters() {
         Duration::from_millis(1234),
         None,
     );
-    srv.state.metrics.record_message(PIPELINE, "envwatch/air/330110001");
+    srv.state
+        .metrics
+        .record_message(PIPELINE, "envwatch/air/330110001");
     srv.state.metrics.record_accepted(PIPELINE, 6);
     srv.state.metrics.record_rejected(PIPELINE, "unknown_site");
     srv.state.metrics.record_dead_letter(PIPELINE);
@@ -258,5 +269,8 @@ async fn a_taken_port_is_a_clear_bind_error() {
         .await
         .expect_err("the port is in use");
     let msg = err.to_string();
-    assert!(msg.contains(&taken.to_string()) && msg.contains("[http] listen"), "{msg}");
+    assert!(
+        msg.contains(&taken.to_string()) && msg.contains("[http] listen"),
+        "{msg}"
+    );
 }

@@ -17,7 +17,10 @@ fn recv(sock: &UnixDatagram) -> String {
 #[test]
 fn notifications_follow_the_daemon_lifecycle_and_watchdog_pings_are_rate_limited() {
     // Outside systemd: a no-op, no watchdog.
-    assert!(std::env::var_os("NOTIFY_SOCKET").is_none(), "run outside systemd");
+    assert!(
+        std::env::var_os("NOTIFY_SOCKET").is_none(),
+        "run outside systemd"
+    );
     let mut outside = Notifier::from_env();
     assert!(!outside.is_enabled());
     assert_eq!(outside.tick_interval(), None);
@@ -45,8 +48,14 @@ fn notifications_follow_the_daemon_lifecycle_and_watchdog_pings_are_rate_limited
     let t0 = Instant::now();
     assert!(n.tick_at(t0), "first tick pings");
     assert_eq!(recv(&sock), "WATCHDOG=1\n");
-    assert!(!n.tick_at(t0 + Duration::from_secs(9)), "not due before half the timeout");
-    assert!(n.tick_at(t0 + Duration::from_secs(10)), "due at half the timeout");
+    assert!(
+        !n.tick_at(t0 + Duration::from_secs(9)),
+        "not due before half the timeout"
+    );
+    assert!(
+        n.tick_at(t0 + Duration::from_secs(10)),
+        "due at half the timeout"
+    );
     assert_eq!(recv(&sock), "WATCHDOG=1\n");
 
     n.reloading();
@@ -54,7 +63,10 @@ fn notifications_follow_the_daemon_lifecycle_and_watchdog_pings_are_rate_limited
     let lines: Vec<&str> = msg.lines().collect();
     assert_eq!(lines[0], "RELOADING=1");
     assert!(lines[1].starts_with("MONOTONIC_USEC="), "{msg}");
-    assert!(lines[1]["MONOTONIC_USEC=".len()..].parse::<u64>().is_ok(), "{msg}");
+    assert!(
+        lines[1]["MONOTONIC_USEC=".len()..].parse::<u64>().is_ok(),
+        "{msg}"
+    );
     assert_eq!(lines[2], "STATUS=reloading configuration");
 
     n.reloaded("reloaded: 3 pipelines");

@@ -90,7 +90,10 @@ fn unit_declares_notify_watchdog_reload_user_dirs_and_credentials() {
     assert_eq!(one(&d, "Type"), "notify");
     assert_eq!(one(&d, "NotifyAccess"), "main");
     assert!(!one(&d, "WatchdogSec").is_empty());
-    assert_eq!(one(&d, "ExecStart"), "/usr/bin/envwatch run --config /etc/envwatch");
+    assert_eq!(
+        one(&d, "ExecStart"),
+        "/usr/bin/envwatch run --config /etc/envwatch"
+    );
     assert_eq!(one(&d, "ExecReload"), "/bin/kill -HUP $MAINPID");
     assert_eq!(one(&d, "Restart"), "on-failure");
     assert_eq!(one(&d, "User"), "envwatch");
@@ -99,7 +102,10 @@ fn unit_declares_notify_watchdog_reload_user_dirs_and_credentials() {
     assert_eq!(one(&d, "ConfigurationDirectory"), "envwatch");
     let creds = values(&d, "LoadCredential");
     for name in ["influx-password", "mqtt-password", "dingtalk-secret"] {
-        assert!(creds.contains(&name), "LoadCredential={name} missing: {creds:?}");
+        assert!(
+            creds.contains(&name),
+            "LoadCredential={name} missing: {creds:?}"
+        );
     }
     // Bare names: searched in /etc/credstore, and a missing one does not stop the start.
     assert!(creds.iter().all(|c| !c.contains(':')), "{creds:?}");
