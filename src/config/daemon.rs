@@ -269,12 +269,16 @@ impl Default for InfluxSettings {
 pub struct HttpSettings {
     /// /metrics, /healthz, /readyz, /api/status. Loopback by default.
     pub listen: SocketAddr,
+    /// The endpoints have no auth or TLS: a non-loopback `listen` is refused unless this
+    /// is set (see `serve` and docs/operations.md).
+    pub allow_non_loopback: bool,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            allow_non_loopback: false,
         }
     }
 }
