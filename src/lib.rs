@@ -8,6 +8,8 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod decode;
+pub mod judge;
 pub mod logging;
 pub mod model;
 pub mod standards;

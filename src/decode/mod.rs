@@ -1,0 +1,3 @@
+//! Decoders: raw bytes from a source into [`crate::model::Reading`]s.
+
+pub mod csv;
