@@ -1,5 +1,7 @@
 //! One handler per subcommand. Handlers return an exit code; errors become a message.
 
+mod air;
+mod bench;
 mod check_config;
 
 use std::process::ExitCode;
@@ -16,12 +18,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(_) => not_yet("demo", 9),
         Command::Backfill(_) => not_yet("backfill", 7),
         Command::Report(_) => not_yet("report", 11),
-        Command::Air(AirCommand::Daily(_)) => not_yet("air daily", 4),
-        Command::Air(AirCommand::Ratio(_)) => not_yet("air ratio", 4),
+        Command::Air(AirCommand::Daily(args)) => air::daily(&args),
+        Command::Air(AirCommand::Ratio(args)) => air::ratio(&args),
         Command::Water(WaterCommand::Classify(_)) => not_yet("water classify", 5),
         Command::Hj212(Hj212Command::Decode(_)) => not_yet("hj212 decode", 6),
         Command::Alerts(AlertsCommand::List(_) | AlertsCommand::Test(_)) => not_yet("alerts", 10),
-        Command::Bench(_) => not_yet("bench", 4),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
