@@ -93,140 +93,163 @@ pub fn polars_tz(tz: Tz) -> Result<polars::prelude::TimeZone, JudgeError> {
         .ok_or_else(|| JudgeError::TimeZone(tz.name().to_string()))
 }
 
-/// The lazy plan: valid (flag N) AQI-pollutant rows → one row per (station, day) with
-/// `{p}_mean`, `{p}_n` for the 24-h-mean pollutants, `o3_max`, `o3_n`, `mda8`,
-/// `mda8_windows`; `day` as Int32 days since 1970-01-01.
+/// Code of each AQI pollutant in the plan (index into [`Pollutant::ALL`]).
+fn pollutant_code() -> Expr {
+    let mut e: Option<Expr> = None;
+    for (i, p) in Pollutant::ALL.iter().enumerate().rev() {
+        let then = lit(i as u32);
+        let cond = col(PARAMETER).eq(lit(p.name()));
+        e = Some(match e {
+            None => when(cond).then(then).otherwise(lit(NULL).cast(DataType::UInt32)),
+            Some(rest) => when(cond).then(then).otherwise(rest),
+        });
+    }
+    e.unwrap_or_else(|| lit(NULL)).cast(DataType::UInt32)
+}
+
+/// The plans behind [`station_day_stats`]: valid (flag N) AQI-pollutant rows with
+/// their local `day` (Int32 days since 1970-01-01) and `hour` (local start hour),
+/// materialised once, then (1) per (station, day, pollutant) mean, count and max, and (2) the O3 hours sorted
+/// by (station, day, hour) for the 8-h windows.
 pub fn station_day_lazy(
     readings: LazyFrame,
     tz: Tz,
-    rules: &ValidityRules,
-) -> Result<LazyFrame, JudgeError> {
+) -> Result<(LazyFrame, LazyFrame), JudgeError> {
     let ptz = polars_tz(tz)?;
-    let names: Vec<&str> = Pollutant::ALL.iter().map(|p| p.name()).collect();
-    let names = Series::new("names".into(), names);
     let local = col(TIME).dt().convert_time_zone(ptz);
-    let lf = readings
-        .filter(
-            col(FLAG)
-                .eq(lit("N"))
-                .and(col(PARAMETER).is_in(lit(names).implode(false), false)),
-        )
-        .with_columns([
+    let base = readings
+        .filter(col(FLAG).eq(lit("N")))
+        .select([
+            col(STATION),
+            pollutant_code().alias("p"),
             local.clone().dt().date().cast(DataType::Int32).alias("day"),
             local.dt().hour().cast(DataType::Int32).alias("hour"),
+            col(VALUE),
+        ])
+        .filter(col("p").is_not_null())
+        // materialised once, read by both plans
+        .collect()?
+        .lazy();
+    let o3 = Pollutant::ALL
+        .iter()
+        .position(|p| *p == Pollutant::O3)
+        .unwrap_or(4) as u32;
+    let per_pollutant = base
+        .clone()
+        .group_by([col(STATION), col("day"), col("p")])
+        .agg([
+            col(VALUE).mean().alias("mean"),
+            col(VALUE).count().cast(DataType::UInt32).alias("n"),
+            col(VALUE).max().alias("max"),
         ]);
-
-    let of = |p: Pollutant| col(VALUE).filter(col(PARAMETER).eq(lit(p.name())));
-    let mut aggs = Vec::new();
-    for p in MEAN_POLLUTANTS {
-        let f = p.parameter().field();
-        aggs.push(of(p).mean().alias(format!("{f}_mean")));
-        aggs.push(of(p).count().cast(DataType::UInt32).alias(format!("{f}_n")));
-    }
-    aggs.push(of(Pollutant::O3).max().alias("o3_max"));
-    aggs.push(
-        of(Pollutant::O3)
-            .count()
-            .cast(DataType::UInt32)
-            .alias("o3_n"),
-    );
-    let mut windows = Vec::new();
-    for k in MDA8_WINDOW_STARTS {
-        let k = k as i32;
-        let w = col(VALUE).filter(
-            col(PARAMETER).eq(lit("O3")).and(
-                col("hour")
-                    .gt_eq(lit(k))
-                    .and(col("hour").lt_eq(lit(k + O3_WINDOW_HOURS as i32 - 1))),
-            ),
+    let o3_hours = base
+        .filter(col("p").eq(lit(o3)))
+        .select([col(STATION), col("day"), col("hour"), col(VALUE)])
+        .sort_by_exprs(
+            [col(STATION), col("day"), col("hour")],
+            SortMultipleOptions::default().with_multithreaded(true),
         );
-        let name = format!("o3w{k}");
-        aggs.push(
-            when(w.clone().count().gt_eq(lit(rules.min_hours_o3_8h_window)))
-                .then(w.mean())
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias(name.as_str()),
-        );
-        windows.push(col(name.as_str()));
-    }
-    let mut out: Vec<Expr> = vec![col(STATION), col("day")];
-    for p in MEAN_POLLUTANTS {
-        let f = p.parameter().field();
-        out.push(col(format!("{f}_mean").as_str()));
-        out.push(col(format!("{f}_n").as_str()));
-    }
-    out.push(col("o3_max"));
-    out.push(col("o3_n"));
-    out.push(polars::lazy::dsl::max_horizontal(&windows)?.alias("mda8"));
-    out.push(
-        polars::lazy::dsl::sum_horizontal(
-            windows
-                .iter()
-                .map(|w| w.clone().is_not_null().cast(DataType::UInt32))
-                .collect::<Vec<_>>(),
-            false,
-        )?
-        .cast(DataType::UInt32)
-        .alias("mda8_windows"),
-    );
-    Ok(lf
-        .group_by([col(STATION), col("day")])
-        .agg(aggs)
-        .select(out))
+    Ok((per_pollutant, o3_hours))
 }
 
-/// Runs [`station_day_lazy`] and extracts typed rows.
+/// Daily statistics per (site, local day) — see the module doc. The O3 8-h windows are
+/// computed in Rust over the sorted O3 hours: 24 slots per day, 17 windows.
 pub fn station_day_stats(
     readings: LazyFrame,
     tz: Tz,
     rules: &ValidityRules,
 ) -> Result<Vec<(String, NaiveDate, DailyStats)>, JudgeError> {
-    let df = station_day_lazy(readings, tz, rules)?.collect()?;
-    extract(&df)
+    let (per_pollutant, o3_hours) = station_day_lazy(readings, tz)?;
+    let pp_df = per_pollutant.collect()?;
+    let o3_df = o3_hours.collect()?;
+
+    let mut map: HashMap<(String, i32), DailyStats> = HashMap::new();
+    {
+        let stations = pp_df.column(STATION)?.str()?;
+        let days = pp_df.column("day")?.i32()?;
+        let ps = pp_df.column("p")?.u32()?;
+        let means = pp_df.column("mean")?.f64()?;
+        let ns = pp_df.column("n")?.u32()?;
+        let maxes = pp_df.column("max")?.f64()?;
+        let rows = stations
+            .iter()
+            .zip(days.iter())
+            .zip(ps.iter())
+            .zip(means.iter().zip(ns.iter()).zip(maxes.iter()));
+        for (((s, d), p), ((mean, n), max)) in rows {
+            let (Some(s), Some(d), Some(p)) = (s, d, p) else {
+                continue;
+            };
+            let Some(pollutant) = Pollutant::ALL.get(p as usize) else {
+                continue;
+            };
+            let st = map.entry((s.to_string(), d)).or_default();
+            let n = n.unwrap_or(0);
+            if *pollutant == Pollutant::O3 {
+                st.o3_1h_max = max;
+                st.o3_hours = n;
+            } else if let Some(k) = MEAN_POLLUTANTS.iter().position(|q| q == pollutant) {
+                st.mean[k] = mean;
+                st.hours[k] = n;
+            }
+        }
+    }
+    {
+        let stations = o3_df.column(STATION)?.str()?;
+        let days = o3_df.column("day")?.i32()?;
+        let hours = o3_df.column("hour")?.i32()?;
+        let values = o3_df.column(VALUE)?.f64()?;
+        let mut current: Option<(&str, i32)> = None;
+        let mut slots = [None::<f64>; 24];
+        let mut flush = |key: Option<(&str, i32)>, slots: &mut [Option<f64>; 24]| {
+            if let Some((s, d)) = key {
+                let (max, n) = mda8(slots, rules.min_hours_o3_8h_window);
+                let st = map.entry((s.to_string(), d)).or_default();
+                st.o3_8h_max = max;
+                st.o3_8h_windows = n;
+            }
+            *slots = [None; 24];
+        };
+        let rows = stations
+            .iter()
+            .zip(days.iter())
+            .zip(hours.iter().zip(values.iter()));
+        for ((s, d), (h, v)) in rows {
+            let (Some(s), Some(d), Some(h), Some(v)) = (s, d, h, v) else {
+                continue;
+            };
+            if current != Some((s, d)) {
+                flush(current, &mut slots);
+                current = Some((s, d));
+            }
+            if let Some(slot) = usize::try_from(h).ok().and_then(|h| slots.get_mut(h)) {
+                *slot = Some(v);
+            }
+        }
+        flush(current, &mut slots);
+    }
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    Ok(map
+        .into_iter()
+        .map(|((s, d), st)| (s, epoch + chrono::Duration::days(i64::from(d)), st))
+        .collect())
 }
 
-fn extract(df: &DataFrame) -> Result<Vec<(String, NaiveDate, DailyStats)>, JudgeError> {
-    let f64s = |name: &str| -> Result<Vec<Option<f64>>, JudgeError> {
-        Ok(df.column(name)?.f64()?.iter().collect())
-    };
-    let u32s = |name: &str| -> Result<Vec<u32>, JudgeError> {
-        Ok(df
-            .column(name)?
-            .u32()?
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    };
-    let stations = df.column(STATION)?.str()?;
-    let days = df.column("day")?.i32()?;
-    let mut means = Vec::new();
-    let mut counts = Vec::new();
-    for p in MEAN_POLLUTANTS {
-        let f = p.parameter().field();
-        means.push(f64s(&format!("{f}_mean"))?);
-        counts.push(u32s(&format!("{f}_n"))?);
-    }
-    let o3_max = f64s("o3_max")?;
-    let o3_n = u32s("o3_n")?;
-    let mda8 = f64s("mda8")?;
-    let mda8_w = u32s("mda8_windows")?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let mut out = Vec::with_capacity(df.height());
-    for (i, (s, d)) in stations.iter().zip(days.iter()).enumerate() {
-        let (Some(s), Some(d)) = (s, d) else { continue };
-        let date = epoch + chrono::Duration::days(i64::from(d));
-        let mut st = DailyStats {
-            o3_1h_max: o3_max[i],
-            o3_hours: o3_n[i],
-            o3_8h_max: mda8[i],
-            o3_8h_windows: mda8_w[i],
-            ..Default::default()
-        };
-        for k in 0..MEAN_POLLUTANTS.len() {
-            st.mean[k] = means[k][i];
-            st.hours[k] = counts[k][i];
+/// MDA8 of one day's 24 hourly slots (local start hours): max over the 17 windows
+/// `k..=k+7` (k = 0..=16, i.e. ending 08:00…24:00) that hold at least `min_hours`
+/// values, and the number of such windows.
+pub fn mda8(slots: &[Option<f64>; 24], min_hours: u32) -> (Option<f64>, u32) {
+    let mut best: Option<f64> = None;
+    let mut valid = 0;
+    for k in MDA8_WINDOW_STARTS {
+        let k = k as usize;
+        let w = &slots[k..k + O3_WINDOW_HOURS as usize];
+        let n = w.iter().flatten().count() as u32;
+        if n >= min_hours && n > 0 {
+            let mean = w.iter().flatten().sum::<f64>() / f64::from(n);
+            valid += 1;
+            best = Some(best.map_or(mean, |b: f64| b.max(mean)));
         }
-        out.push((s.to_string(), date, st));
     }
-    Ok(out)
+    (best, valid)
 }
