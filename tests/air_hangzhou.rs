@@ -39,7 +39,10 @@ fn published(path: &Path) -> HashMap<(String, DateTime<Utc>, String), f64> {
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let t = parse_time(f[1]).unwrap();
-        out.insert((f[0].to_string(), t, f[2].to_string()), f[3].parse().unwrap());
+        out.insert(
+            (f[0].to_string(), t, f[2].to_string()),
+            f[3].parse().unwrap(),
+        );
     }
     out
 }
@@ -54,7 +57,11 @@ fn hourly_aqi_matches_published() {
     let file = dir.join("air_hangzhou_2019-11-11_to_13_hourly.csv");
     let csv = read_long_csv(&file, HourLabel::End).unwrap();
     // The only rejected rows are the published AQI column itself.
-    assert!(csv.errors.iter().all(|e| e.to_string().contains("AQI_published")));
+    assert!(
+        csv.errors
+            .iter()
+            .all(|e| e.to_string().contains("AQI_published"))
+    );
     let opts = AirOptions::default();
     let hours = air::hourly(&csv.readings, opts.tz, EditionChoice::Auto, &opts.rules);
     let ours: HashMap<(String, DateTime<Utc>), Option<Aqi>> = hours
@@ -87,8 +94,11 @@ fn hourly_aqi_matches_published() {
 #[test]
 fn daily_means_and_mda8_match_published_at_closing_hour() {
     let Some(dir) = data_dir() else { return };
-    let csv = read_long_csv(&dir.join("air_hangzhou_2019-11-11_to_13_hourly.csv"), HourLabel::End)
-        .unwrap();
+    let csv = read_long_csv(
+        &dir.join("air_hangzhou_2019-11-11_to_13_hourly.csv"),
+        HourLabel::End,
+    )
+    .unwrap();
     let result = air::daily(&csv.readings, &stations(), &AirOptions::default()).unwrap();
     let pubd = published(&dir.join("air_hangzhou_2019-11-11_to_13_published_averages.csv"));
     let days = [11, 12, 13].map(|d| NaiveDate::from_ymd_opt(2019, 11, d).unwrap());
@@ -98,18 +108,19 @@ fn daily_means_and_mda8_match_published_at_closing_hour() {
     let mut mda8_total = 0;
     let mut mda8_same = 0;
     let mut notes = Vec::new();
-    for sd in result.stations.iter().filter(|s| days.contains(&s.judgement.date)) {
+    for sd in result
+        .stations
+        .iter()
+        .filter(|s| days.contains(&s.judgement.date))
+    {
         // the day's closing label: D+1 00:00 local = D 16:00 UTC
-        let close = sd
-            .judgement
-            .date
-            .and_hms_opt(16, 0, 0)
-            .unwrap()
-            .and_utc();
+        let close = sd.judgement.date.and_hms_opt(16, 0, 0).unwrap().and_utc();
         let key = |p: &str| (sd.station.0.clone(), close, p.to_string());
         for (k, p) in MEAN_POLLUTANTS.iter().enumerate() {
             let name = format!("{}_24h", p.name());
-            let Some(&pv) = pubd.get(&key(&name)) else { continue };
+            let Some(&pv) = pubd.get(&key(&name)) else {
+                continue;
+            };
             mean_total += 1;
             let ours = sd.stats.mean[k].and_then(|m| p.rounded(m));
             if ours == Some(pv) {
@@ -152,15 +163,21 @@ fn daily_means_and_mda8_match_published_at_closing_hour() {
 #[test]
 fn city_daily_aqi_and_good_days() {
     let Some(dir) = data_dir() else { return };
-    let csv = read_long_csv(&dir.join("air_hangzhou_2019-11-11_to_13_hourly.csv"), HourLabel::End)
-        .unwrap();
+    let csv = read_long_csv(
+        &dir.join("air_hangzhou_2019-11-11_to_13_hourly.csv"),
+        HourLabel::End,
+    )
+    .unwrap();
     let result = air::daily(&csv.readings, &stations(), &AirOptions::default()).unwrap();
     let city: Vec<_> = result
         .cities
         .iter()
         .filter(|c| c.judgement.date >= NaiveDate::from_ymd_opt(2019, 11, 11).unwrap())
         .collect();
-    let aqis: Vec<Option<u16>> = city.iter().map(|c| c.judgement.aqi().map(|a| a.0)).collect();
+    let aqis: Vec<Option<u16>> = city
+        .iter()
+        .map(|c| c.judgement.aqi().map(|a| a.0))
+        .collect();
     println!("Hangzhou city daily AQI 2019-11-11..13: {aqis:?}");
     // data README's independent indicative calculation: about 94, 108, 69 (01–24 day)
     assert_eq!(aqis, vec![Some(94), Some(108), Some(69)]);

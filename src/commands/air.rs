@@ -41,7 +41,10 @@ pub fn ratio(args: &AirRatioArgs) -> anyhow::Result<ExitCode> {
         (a, b) => Some((a.unwrap_or(NaiveDate::MIN), b.unwrap_or(NaiveDate::MAX))),
     };
     if !(0.0..=1.0).contains(&args.target) {
-        bail!("--target {}: expected a share between 0 and 1 (e.g. 0.8)", args.target);
+        bail!(
+            "--target {}: expected a share between 0 and 1 (e.g. 0.8)",
+            args.target
+        );
     }
     let result = judge(&args.input)?;
     let rows = air::ratio(&result.cities, args.target, range);
@@ -109,8 +112,7 @@ fn known_station_readings(
     args: &AirInputArgs,
     input: &impl std::fmt::Display,
 ) -> anyhow::Result<Vec<Reading>> {
-    let known: std::collections::HashSet<&str> =
-        stations.iter().map(|s| s.code.as_str()).collect();
+    let known: std::collections::HashSet<&str> = stations.iter().map(|s| s.code.as_str()).collect();
     let mut kept = Vec::with_capacity(readings.len());
     let mut unknown = 0usize;
     for (r, line) in readings.iter().zip(lines) {
@@ -180,7 +182,12 @@ fn judgement_cells(j: &DayJudgement) -> String {
     let primary: Vec<&str> = j.report.primary.iter().map(|i| i.label()).collect();
     let conc: Vec<String> = DAILY_COLUMNS
         .iter()
-        .map(|i| opt(j.concentrations.get(*i).and_then(|v| i.pollutant().rounded(v))))
+        .map(|i| {
+            opt(j
+                .concentrations
+                .get(*i)
+                .and_then(|v| i.pollutant().rounded(v)))
+        })
         .collect();
     format!(
         "{},{},{},{},{},{},{},{},{}",

@@ -43,9 +43,13 @@ pub enum RowErrorKind {
     FieldCount { expected: usize, found: usize },
     #[error("empty site (station/section) field")]
     EmptySite,
-    #[error("field time: cannot parse \"{0}\" as RFC 3339 with offset (e.g. 2026-03-01T08:00:00+08:00)")]
+    #[error(
+        "field time: cannot parse \"{0}\" as RFC 3339 with offset (e.g. 2026-03-01T08:00:00+08:00)"
+    )]
     Time(String),
-    #[error("field parameter: unknown parameter \"{0}\" (expected a name like PM2.5, O3, NH3-N or an HJ 212 code like a34004)")]
+    #[error(
+        "field parameter: unknown parameter \"{0}\" (expected a name like PM2.5, O3, NH3-N or an HJ 212 code like a34004)"
+    )]
     UnknownParameter(String),
     #[error("field value: \"{0}\" is not a number")]
     Value(String),
@@ -78,7 +82,9 @@ pub enum CsvError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: line 1: header must name the columns station (or section/site), time, parameter, value and optionally flag; found \"{found}\"")]
+    #[error(
+        "{path}: line 1: header must name the columns station (or section/site), time, parameter, value and optionally flag; found \"{found}\""
+    )]
     Header { path: String, found: String },
 }
 
@@ -303,9 +309,16 @@ mod tests {
         let lines: Vec<usize> = csv.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![4, 5, 6, 7, 8, 9]);
         assert!(matches!(csv.errors[0].kind, RowErrorKind::Time(_)));
-        assert!(matches!(csv.errors[1].kind, RowErrorKind::UnknownParameter(_)));
+        assert!(matches!(
+            csv.errors[1].kind,
+            RowErrorKind::UnknownParameter(_)
+        ));
         assert!(matches!(csv.errors[2].kind, RowErrorKind::Negative { .. }));
-        assert!(csv.errors[1].to_string().starts_with("line 5: field parameter"));
+        assert!(
+            csv.errors[1]
+                .to_string()
+                .starts_with("line 5: field parameter")
+        );
     }
 
     #[test]
@@ -317,7 +330,10 @@ mod tests {
             end.readings[0].time.to_rfc3339(),
             "2019-11-11T15:00:00+00:00" // 23:00 local, the last hour of the 11th
         );
-        assert_eq!(start.readings[0].time.to_rfc3339(), "2019-11-11T16:00:00+00:00");
+        assert_eq!(
+            start.readings[0].time.to_rfc3339(),
+            "2019-11-11T16:00:00+00:00"
+        );
     }
 
     #[test]

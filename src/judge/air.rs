@@ -106,7 +106,10 @@ impl fmt::Display for InvalidReason {
                 indicator,
                 stations,
                 need,
-            } => write!(f, "{indicator}: {stations} stations with valid data (need {need})"),
+            } => write!(
+                f,
+                "{indicator}: {stations} stations with valid data (need {need})"
+            ),
         }
     }
 }
@@ -310,8 +313,7 @@ pub fn daily_frame(
     stations: &[Station],
     opts: &AirOptions,
 ) -> Result<DailyResult, JudgeError> {
-    let by_code: HashMap<&str, &Station> =
-        stations.iter().map(|s| (s.code.as_str(), s)).collect();
+    let by_code: HashMap<&str, &Station> = stations.iter().map(|s| (s.code.as_str(), s)).collect();
     let unknown_sites = stats::unknown_sites(df, &by_code)?;
 
     let raw = stats::station_day_stats(df.clone().lazy(), opts.tz, &opts.rules)?;
@@ -319,10 +321,7 @@ pub fn daily_frame(
         .into_iter()
         .filter(|(s, _, _)| by_code.contains_key(s.as_str()))
         .collect();
-    let (first, last) = match (
-        raw.iter().map(|r| r.1).min(),
-        raw.iter().map(|r| r.1).max(),
-    ) {
+    let (first, last) = match (raw.iter().map(|r| r.1).min(), raw.iter().map(|r| r.1).max()) {
         (Some(a), Some(b)) => (a, b),
         _ => {
             return Ok(DailyResult {
@@ -338,16 +337,12 @@ pub fn daily_frame(
         .iter()
         .filter_map(|(s, _, _)| by_code.get(s.as_str()).map(|st| st.city.as_str()))
         .collect();
-    let mut found: HashMap<(String, NaiveDate), DailyStats> = raw
-        .into_iter()
-        .map(|(s, d, st)| ((s, d), st))
-        .collect();
+    let mut found: HashMap<(String, NaiveDate), DailyStats> =
+        raw.into_iter().map(|(s, d, st)| ((s, d), st)).collect();
     let mut station_days = Vec::new();
     for st in stations.iter().filter(|s| cities.contains(s.city.as_str())) {
         for date in first.iter_days().take_while(|d| *d <= last) {
-            let stats = found
-                .remove(&(st.code.0.clone(), date))
-                .unwrap_or_default();
+            let stats = found.remove(&(st.code.0.clone(), date)).unwrap_or_default();
             let edition = opts.edition.resolve(date);
             let (conc, reasons) = if stats.is_empty() {
                 (DailyConcentrations::default(), vec![InvalidReason::NoData])

@@ -99,7 +99,7 @@ pub fn generate(n_stations: usize, days: usize) -> PolarsResult<(DataFrame, Vec<
     let mut time: Vec<i64> = Vec::with_capacity(cap);
     let mut value: Vec<f64> = Vec::with_capacity(cap);
     let mut flag: Vec<&str> = Vec::with_capacity(cap);
-    for s in 0..n_stations {
+    for (s, code) in codes.iter().enumerate() {
         let city = (s / STATIONS_PER_CITY) as u64;
         for (p, pname) in POLLUTANTS.iter().enumerate() {
             for h in 0..hours {
@@ -122,11 +122,15 @@ pub fn generate(n_stations: usize, days: usize) -> PolarsResult<(DataFrame, Vec<
                     4 => ((20.0 + 180.0 * d) * f64::from(DIURNAL[hod]) / 100.0 + 20.0 * u).floor(),
                     _ => (10.0 + 90.0 * d + 30.0 * u).floor(),
                 };
-                station.push(codes[s].as_str());
+                station.push(code.as_str());
                 parameter.push(pname);
                 time.push(START_MS + h as i64 * 3_600_000);
                 value.push(v);
-                flag.push(if unit(idx + (1 << 52)) < 0.01 { "M" } else { "N" });
+                flag.push(if unit(idx + (1 << 52)) < 0.01 {
+                    "M"
+                } else {
+                    "N"
+                });
             }
         }
     }
@@ -162,8 +166,16 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         let rows = ratio(&result.cities, 0.8, None);
         let secs = t.elapsed().as_secs_f64();
         best = best.min(secs);
-        let sv = result.stations.iter().filter(|s| s.judgement.valid()).count();
-        let sg = result.stations.iter().filter(|s| s.judgement.good()).count();
+        let sv = result
+            .stations
+            .iter()
+            .filter(|s| s.judgement.valid())
+            .count();
+        let sg = result
+            .stations
+            .iter()
+            .filter(|s| s.judgement.good())
+            .count();
         let cv = result.cities.iter().filter(|c| c.judgement.valid()).count();
         let cg = result.cities.iter().filter(|c| c.judgement.good()).count();
         let aqi_sum: u64 = result

@@ -13,9 +13,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::stats::{FLAG, PARAMETER, STATION, TIME, VALUE, station_day_stats};
-use super::{
-    AirOptions, CityDay, DailyStats, DayJudgement, InvalidReason, JudgeError, StationDay,
-};
+use super::{AirOptions, CityDay, DailyStats, DayJudgement, InvalidReason, JudgeError, StationDay};
 use crate::config::Station;
 use crate::standards::air_eval::CityAveraging;
 use crate::standards::aqi::{DailyConcentrations, Indicator};
@@ -30,7 +28,9 @@ pub(super) fn city_days(
     opts: &AirOptions,
 ) -> Result<Vec<CityDay>, JudgeError> {
     match opts.rules.city_averaging {
-        CityAveraging::StationDaily => Ok(from_station_days(station_days, cities, first, last, opts)),
+        CityAveraging::StationDaily => {
+            Ok(from_station_days(station_days, cities, first, last, opts))
+        }
         CityAveraging::Hourly => from_hourly(df, stations, cities, first, last, opts),
     }
 }
@@ -163,10 +163,7 @@ fn from_hourly(
             } else {
                 stats.validate(&opts.rules, edition)
             };
-            let n = members
-                .iter()
-                .filter(|s| s.city == *city)
-                .count() as u32;
+            let n = members.iter().filter(|s| s.city == *city).count() as u32;
             out.push(CityDay {
                 city: (*city).to_string(),
                 stations: n,

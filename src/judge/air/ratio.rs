@@ -71,8 +71,7 @@ pub fn ratio(
             .iter()
             .map(|d| (d.judgement.date, (d.judgement.valid(), d.judgement.good())))
             .collect();
-        let (Some(&data_first), Some(&data_last)) =
-            (tally.keys().next(), tally.keys().next_back())
+        let (Some(&data_first), Some(&data_last)) = (tally.keys().next(), tally.keys().next_back())
         else {
             continue;
         };
@@ -84,9 +83,11 @@ pub fn ratio(
             continue;
         }
         let count = |a: NaiveDate, b: NaiveDate| -> (u32, u32) {
-            tally.range(a..=b).fold((0, 0), |(g, v), (_, &(valid, good))| {
-                (g + u32::from(good), v + u32::from(valid))
-            })
+            tally
+                .range(a..=b)
+                .fold((0, 0), |(g, v), (_, &(valid, good))| {
+                    (g + u32::from(good), v + u32::from(valid))
+                })
         };
         let row = |kind: PeriodKind, label: String, from: NaiveDate, to: NaiveDate| {
             let (good, valid) = count(from, to);

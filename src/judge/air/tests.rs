@@ -126,8 +126,7 @@ fn mda8_uses_the_17_windows_of_the_day_with_6_of_8() {
         .into_iter()
         .filter(|x| {
             let h = x.time.with_timezone(&chrono_tz::Asia::Shanghai).time();
-            !(x.parameter == Parameter::O3
-                && [11, 13, 15].contains(&chrono::Timelike::hour(&h)))
+            !(x.parameter == Parameter::O3 && [11, 13, 15].contains(&chrono::Timelike::hour(&h)))
         })
         .collect();
     let res = daily(&keep, &stations, &AirOptions::default()).unwrap();
@@ -151,7 +150,9 @@ fn mda8_uses_the_17_windows_of_the_day_with_6_of_8() {
 fn hour_starting_at_local_midnight_belongs_to_that_day() {
     let stations = [station("A", "X", false)];
     // 16:00 UTC = 00:00 Asia/Shanghai of the next date
-    let t = chrono::Utc.with_ymd_and_hms(2019, 11, 11, 16, 0, 0).unwrap();
+    let t = chrono::Utc
+        .with_ymd_and_hms(2019, 11, 11, 16, 0, 0)
+        .unwrap();
     let r = vec![Reading {
         site: SiteId::new("A"),
         parameter: Parameter::Pm25,

@@ -9,19 +9,48 @@ use super::*;
 
 /// (indicator, edition-specific column in natural units). IAQI rows 0,50,100,150,200,300,400,500.
 fn standard_table(edition: Edition) -> Vec<(Indicator, Vec<f64>)> {
-    let pm10_100 = if edition == Edition::Hj633_2026 { 120.0 } else { 150.0 };
-    let pm25_100 = if edition == Edition::Hj633_2026 { 60.0 } else { 75.0 };
+    let pm10_100 = if edition == Edition::Hj633_2026 {
+        120.0
+    } else {
+        150.0
+    };
+    let pm25_100 = if edition == Edition::Hj633_2026 {
+        60.0
+    } else {
+        75.0
+    };
     vec![
-        (Indicator::So2Day, vec![0., 50., 150., 475., 800., 1600., 2100., 2620.]),
+        (
+            Indicator::So2Day,
+            vec![0., 50., 150., 475., 800., 1600., 2100., 2620.],
+        ),
         (Indicator::So2Hour, vec![0., 150., 500., 650., 800.]),
-        (Indicator::No2Day, vec![0., 40., 80., 180., 280., 565., 750., 940.]),
-        (Indicator::No2Hour, vec![0., 100., 200., 700., 1200., 2340., 3090., 3840.]),
-        (Indicator::Pm10Day, vec![0., 50., pm10_100, 250., 350., 420., 500., 600.]),
+        (
+            Indicator::No2Day,
+            vec![0., 40., 80., 180., 280., 565., 750., 940.],
+        ),
+        (
+            Indicator::No2Hour,
+            vec![0., 100., 200., 700., 1200., 2340., 3090., 3840.],
+        ),
+        (
+            Indicator::Pm10Day,
+            vec![0., 50., pm10_100, 250., 350., 420., 500., 600.],
+        ),
         (Indicator::CoDay, vec![0., 2., 4., 14., 24., 36., 48., 60.]),
-        (Indicator::CoHour, vec![0., 5., 10., 35., 60., 90., 120., 150.]),
-        (Indicator::O3Hour, vec![0., 160., 200., 300., 400., 800., 1000., 1200.]),
+        (
+            Indicator::CoHour,
+            vec![0., 5., 10., 35., 60., 90., 120., 150.],
+        ),
+        (
+            Indicator::O3Hour,
+            vec![0., 160., 200., 300., 400., 800., 1000., 1200.],
+        ),
         (Indicator::O3Eight, vec![0., 100., 160., 215., 265., 800.]),
-        (Indicator::Pm25Day, vec![0., 35., pm25_100, 115., 150., 250., 350., 500.]),
+        (
+            Indicator::Pm25Day,
+            vec![0., 35., pm25_100, 115., 150., 250., 350., 500.],
+        ),
     ]
 }
 
@@ -91,11 +120,17 @@ fn above_the_top_row() {
     let e12 = Edition::Hj633_2012;
     let e26 = Edition::Hj633_2026;
     // SO2 1 h > 800: 2012 note 2 → use the 24-h IAQI; 2026 note b → 200.
-    assert_eq!(iaqi(e12, Indicator::So2Hour, 801), Some(Iaqi::UseInstead(Indicator::So2Day)));
+    assert_eq!(
+        iaqi(e12, Indicator::So2Hour, 801),
+        Some(Iaqi::UseInstead(Indicator::So2Day))
+    );
     assert_eq!(iaqi(e26, Indicator::So2Hour, 801), Some(Iaqi::Value(200)));
     assert_eq!(iaqi(e26, Indicator::So2Hour, 5000), Some(Iaqi::Value(200)));
     // O3 8 h > 800: 2012 note 3 → use the 1-h IAQI; 2026 note c → 300.
-    assert_eq!(iaqi(e12, Indicator::O3Eight, 801), Some(Iaqi::UseInstead(Indicator::O3Hour)));
+    assert_eq!(
+        iaqi(e12, Indicator::O3Eight, 801),
+        Some(Iaqi::UseInstead(Indicator::O3Hour))
+    );
     assert_eq!(iaqi(e26, Indicator::O3Eight, 801), Some(Iaqi::Value(300)));
     // Other columns: capped at 500 (UNVERIFIED rule, see iaqi()).
     assert_eq!(iaqi(e12, Indicator::Pm25Day, 501), Some(Iaqi::Value(500)));
@@ -119,8 +154,16 @@ fn standards_md_test_vectors() {
         (Indicator::So2Day, 151.0, 101, 101),
     ];
     for (ind, c, v12, v26) in cases {
-        assert_eq!(value(Edition::Hj633_2012, ind, c), Some(Iaqi::Value(v12)), "2012 {ind} {c}");
-        assert_eq!(value(Edition::Hj633_2026, ind, c), Some(Iaqi::Value(v26)), "2026 {ind} {c}");
+        assert_eq!(
+            value(Edition::Hj633_2012, ind, c),
+            Some(Iaqi::Value(v12)),
+            "2012 {ind} {c}"
+        );
+        assert_eq!(
+            value(Edition::Hj633_2026, ind, c),
+            Some(Iaqi::Value(v26)),
+            "2026 {ind} {c}"
+        );
     }
 }
 
@@ -149,9 +192,18 @@ fn edition_switch_on_2026_03_01() {
     assert_eq!(Edition::for_date(d(2026, 2, 28)), Edition::Hj633_2012);
     assert_eq!(Edition::for_date(d(2026, 3, 1)), Edition::Hj633_2026);
     assert_eq!(Edition::for_date(d(2019, 11, 11)), Edition::Hj633_2012);
-    assert_eq!(EditionChoice::Y2026.resolve(d(2019, 1, 1)), Edition::Hj633_2026);
-    assert_eq!(EditionChoice::Y2012.resolve(d(2027, 1, 1)), Edition::Hj633_2012);
-    assert_eq!(EditionChoice::Auto.resolve(d(2026, 3, 1)), Edition::Hj633_2026);
+    assert_eq!(
+        EditionChoice::Y2026.resolve(d(2019, 1, 1)),
+        Edition::Hj633_2026
+    );
+    assert_eq!(
+        EditionChoice::Y2012.resolve(d(2027, 1, 1)),
+        Edition::Hj633_2012
+    );
+    assert_eq!(
+        EditionChoice::Auto.resolve(d(2026, 3, 1)),
+        Edition::Hj633_2026
+    );
     // The same day's data judged by each edition: PM2.5 70 is good in 2012, not in 2026.
     let c = DailyConcentrations {
         so2_24h: Some(5.0),
@@ -175,7 +227,11 @@ fn edition_switch_on_2026_03_01() {
 fn daily_indicator_sets() {
     assert_eq!(Edition::Hj633_2012.daily_indicators().len(), 7);
     assert_eq!(Edition::Hj633_2026.daily_indicators().len(), 6);
-    assert!(!Edition::Hj633_2026.daily_indicators().contains(&Indicator::O3Hour));
+    assert!(
+        !Edition::Hj633_2026
+            .daily_indicators()
+            .contains(&Indicator::O3Hour)
+    );
     // O3 1 h max 250 (IAQI 125) drives the 2012 daily AQI but not the 2026 one.
     let c = DailyConcentrations {
         so2_24h: Some(5.0),
@@ -237,7 +293,10 @@ fn hourly_so2_above_800() {
     assert_eq!(r26.aqi, Some(Aqi(200)));
     assert_eq!(r26.primary, vec![Indicator::So2Hour]);
     // 2012 without a 24-h mean: SO2 cannot be indexed.
-    let r = hourly_aqi(Edition::Hj633_2012, &HourlyConcentrations { so2_24h: None, ..c });
+    let r = hourly_aqi(
+        Edition::Hj633_2012,
+        &HourlyConcentrations { so2_24h: None, ..c },
+    );
     assert_eq!(r.missing, vec![Indicator::So2Hour]);
 }
 
@@ -277,7 +336,10 @@ fn primary_pollutants_ties_and_threshold() {
     let r = daily_aqi(Edition::Hj633_2012, &c);
     assert_eq!(r.aqi, Some(Aqi(100)));
     assert_eq!(r.primary, vec![Indicator::Pm10Day, Indicator::Pm25Day]);
-    assert_eq!(r.primary_pollutants(), vec![Pollutant::Pm10, Pollutant::Pm25]);
+    assert_eq!(
+        r.primary_pollutants(),
+        vec![Pollutant::Pm10, Pollutant::Pm25]
+    );
     assert!(r.non_attainment().is_empty());
 }
 
