@@ -14,6 +14,7 @@ Usage: python3 benches/air_pandas.py [--stations 200] [--days 365]
 """
 import argparse
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -172,7 +173,8 @@ def daily(df, stations):
     for k in range(17):
         w = arr[:, k:k + 8]
         n = (~np.isnan(w)).sum(axis=1)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
             mean = np.nanmean(w, axis=1)
         wins.append(np.where(n >= 6, mean, np.nan))
     wins = np.column_stack(wins)
