@@ -33,11 +33,14 @@ pub struct ValidityRules {
     /// Hourly values needed in each 8-h O3 window: 6 of 8.
     pub min_hours_o3_8h_window: u32,
     /// Valid 8-h windows (of the 17 ending 08:00…24:00) needed for the MDA8: 14.
-    /// UNVERIFIED (HJ 663-2013 as widely quoted; STANDARDS.md 2.5): keep configurable.
+    /// HJ 663-2013 as quoted in a public code comment ("当日8时至24时至少有14个有效8小时
+    /// 平均浓度值。当不满足14个有效数据时，若日最大8小时平均浓度超过浓度限值标准时，统计结果
+    /// 仍有效", found with find_string "有效8小时"); not checked against the official text,
+    /// hence configurable (STANDARDS.md 2.5).
     pub min_o3_8h_windows: u32,
     /// With fewer windows, the MDA8 still counts when it exceeds this value (the grade-II
     /// limit 160 µg/m3): a day already over the limit cannot become compliant with more
-    /// data. UNVERIFIED like the rule above; `None` disables the exception.
+    /// data. Same source as the rule above; `None` disables the exception.
     pub o3_8h_keep_if_above: Option<f64>,
     /// City statistic valid when at least this many stations have a valid value.
     pub min_city_stations: u32,
