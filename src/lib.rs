@@ -13,6 +13,7 @@ pub mod config;
 pub mod decode;
 pub mod demo;
 pub mod ingest;
+pub mod judge;
 pub mod logging;
 pub mod metrics;
 pub mod model;

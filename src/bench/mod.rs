@@ -1,3 +1,4 @@
 //! Built-in benchmarks on generated data (`envwatch bench WHAT`).
 
+pub mod air;
 pub mod ingest;

@@ -8,10 +8,11 @@ use anyhow::bail;
 
 use crate::cli::BenchArgs;
 
-const KNOWN: &str = "alerts, ingest";
+const KNOWN: &str = "air, alerts, ingest";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what.as_str() {
+        "air" => crate::bench::air::run(&args.args),
         "alerts" => crate::alert::bench::run(&args.args),
         "ingest" => crate::bench::ingest::run(&args.args),
         other => bail!("unknown benchmark \"{other}\" (known: {KNOWN})"),

@@ -1,5 +1,6 @@
 //! One handler per subcommand. Handlers return an exit code; errors become a message.
 
+mod air;
 mod alerts;
 mod backfill;
 mod bench;
@@ -21,8 +22,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(_) => not_yet("demo", 9),
         Command::Backfill(args) => backfill::run(&args),
         Command::Report(_) => not_yet("report", 11),
-        Command::Air(AirCommand::Daily(_)) => not_yet("air daily", 4),
-        Command::Air(AirCommand::Ratio(_)) => not_yet("air ratio", 4),
+        Command::Air(AirCommand::Daily(args)) => air::daily(&args),
+        Command::Air(AirCommand::Ratio(args)) => air::ratio(&args),
         Command::Water(WaterCommand::Classify(_)) => not_yet("water classify", 5),
         Command::Hj212(Hj212Command::Decode(args)) => hj212::run(&args),
         Command::Ingest(args) => ingest::run(&args),

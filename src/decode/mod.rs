@@ -3,6 +3,7 @@
 //! also resolves the feed's site identifiers (HJ 212 MN, platform codes) to our site ids,
 //! so everything after it speaks [`Reading`].
 
+pub mod csv;
 pub mod hj212;
 pub mod json;
 
