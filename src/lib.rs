@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod judge;
 pub mod logging;
 pub mod model;
 pub mod standards;

@@ -1,6 +1,8 @@
 //! One handler per subcommand. Handlers return an exit code; errors become a message.
 
+mod bench;
 mod check_config;
+mod water;
 
 use std::process::ExitCode;
 
@@ -18,10 +20,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(_) => not_yet("report", 11),
         Command::Air(AirCommand::Daily(_)) => not_yet("air daily", 4),
         Command::Air(AirCommand::Ratio(_)) => not_yet("air ratio", 4),
-        Command::Water(WaterCommand::Classify(_)) => not_yet("water classify", 5),
+        Command::Water(WaterCommand::Classify(args)) => water::classify(&args),
         Command::Hj212(Hj212Command::Decode(_)) => not_yet("hj212 decode", 6),
         Command::Alerts(AlertsCommand::List(_) | AlertsCommand::Test(_)) => not_yet("alerts", 10),
-        Command::Bench(_) => not_yet("bench", 4),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

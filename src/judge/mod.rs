@@ -1,0 +1,3 @@
+//! Judgement of stored readings against the national standards (polars).
+
+pub mod water;
