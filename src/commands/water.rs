@@ -117,7 +117,7 @@ fn csv_field(s: &str) -> String {
 fn multiples(items: &[ItemFinding], pick: impl Fn(&ItemFinding) -> Option<Exceedance>) -> String {
     items
         .iter()
-        .filter_map(|i| pick(i).map(|e| format!("{}={:.2}", i.parameter, e.multiple)))
+        .filter_map(|i| pick(i).map(|e| format!("{}={}", i.parameter, e.multiple_decimal(2))))
         .collect::<Vec<_>>()
         .join(";")
 }
@@ -130,7 +130,8 @@ fn opt_bool(b: Option<bool>) -> &'static str {
     }
 }
 
-/// Writes the classes as CSV (see [`HEADER`]). Lists are `;`-separated `ITEM=value`.
+/// Writes the classes as CSV (see [`HEADER`]). Lists are `;`-separated `ITEM=value`;
+/// exceedance multiples `(C − L)/L` are rounded to 2 decimals (GB/T 8170).
 pub fn write_csv(out: &mut dyn Write, classes: &Classes) -> std::io::Result<()> {
     writeln!(out, "{HEADER}")?;
     for row in &classes.rows {

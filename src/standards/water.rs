@@ -446,7 +446,10 @@ pub struct Exceedance {
     /// provincial practice, V to say how far into 劣Ⅴ).
     pub reference: WaterClass,
     pub limit: Conc,
-    /// 超标倍数 `(C − limit) / limit` (STANDARDS.md 3.3, 3.4).
+    /// The judged value.
+    pub value: Conc,
+    /// 超标倍数 `(C − limit) / limit` (STANDARDS.md 3.3, 3.4), as a float for arithmetic;
+    /// reports use [`Exceedance::multiple_decimal`].
     pub multiple: f64,
 }
 
@@ -454,6 +457,23 @@ impl Exceedance {
     /// `C / limit`, for messages like "1.16× the class V limit".
     pub fn ratio(&self) -> f64 {
         self.multiple + 1.0
+    }
+
+    /// `(C − limit) / limit` exactly to 1e-9, then rounded to `places` by GB/T 8170
+    /// (0.155 → 0.16, where the float 0.155 would print 0.15).
+    pub fn multiple_decimal(&self, places: u32) -> Conc {
+        Self::quotient(self.value.nanos() - self.limit.nanos(), self.limit.nanos())
+            .round_half_even(places)
+    }
+
+    /// `C / limit` exactly to 1e-9, then rounded to `places` (2.31 / 2.0 → 1.16).
+    pub fn ratio_decimal(&self, places: u32) -> Conc {
+        Self::quotient(self.value.nanos(), self.limit.nanos()).round_half_even(places)
+    }
+
+    fn quotient(num: i64, den: i64) -> Conc {
+        let q = i128::from(num) * i128::from(Conc::SCALE) / i128::from(den.max(1));
+        Conc::from_nanos(i64::try_from(q).unwrap_or(i64::MAX))
     }
 }
 
@@ -477,6 +497,7 @@ pub fn exceedance(
     Some(Exceedance {
         reference,
         limit,
+        value,
         multiple: (value.nanos() - limit.nanos()) as f64 / limit.nanos() as f64,
     })
 }
@@ -760,6 +781,11 @@ mod tests {
         // 2.31 mg/L is 1.155× the class V limit (2.0): multiple 0.155.
         let v = exceedance(P::Nh3N, b, d("2.31"), V);
         assert!(v.is_some_and(|e| (e.ratio() - 1.155).abs() < 1e-12));
+        // Reported to 2 decimals by GB/T 8170: 0.155 → 0.16, 1.155 → 1.16.
+        assert_eq!(v.map(|e| e.multiple_decimal(2)), Some(d("0.16")));
+        assert_eq!(v.map(|e| e.ratio_decimal(2)), Some(d("1.16")));
+        let w = exceedance(P::Nh3N, b, d("2.29"), V);
+        assert_eq!(w.map(|e| e.multiple_decimal(2)), Some(d("0.14")));
         // Not exceeding, or on the limit: none.
         assert_eq!(exceedance(P::Nh3N, b, d("1.0"), III), None);
         assert_eq!(exceedance(P::Nh3N, b, d("0.5"), III), None);

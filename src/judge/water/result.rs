@@ -102,7 +102,7 @@ impl ItemFinding {
                 .vs_v
                 .or(self.vs_target)
                 .or(self.vs_iii)
-                .map(|e| format!("{:.2}× the class {} limit", e.ratio(), e.reference)),
+                .map(|e| format!("{}× the class {} limit", e.ratio_decimal(2), e.reference)),
         };
         match detail {
             Some(d) => format!("{value} ({d}, class {})", self.class),
