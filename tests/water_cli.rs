@@ -60,9 +60,18 @@ fn run(period: &str) -> (String, String) {
 #[test]
 fn classify_per_reading_reports_bad_lines_and_writes_csv() {
     let (csv, stderr) = run("reading");
-    assert!(stderr.contains("input.csv:5: unknown section \"XX-99\""), "{stderr}");
-    assert!(stderr.contains("input.csv:6: parameter PM2.5 is not a water parameter"), "{stderr}");
-    assert!(stderr.contains("input.csv:7: field `parameter`: unknown parameter \"FOO\""), "{stderr}");
+    assert!(
+        stderr.contains("input.csv:5: unknown section \"XX-99\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("input.csv:6: parameter PM2.5 is not a water parameter"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("input.csv:7: field `parameter`: unknown parameter \"FOO\""),
+        "{stderr}"
+    );
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
@@ -96,8 +105,16 @@ fn classify_per_day_prints_district_ratios() {
     let (csv, stderr) = run("day");
     let lines: Vec<&str> = csv.lines().collect();
     // Day means: NH3-N (2.31 + 0.4)/2 = 1.355 → IV; TP (0.03 + 0.02)/2 = 0.025 → II (lake).
-    assert!(lines[1].starts_with("YH-01,奉口,river,2026-02-04,IV,NH3-N=1.355,"), "{}", lines[1]);
-    assert!(lines[2].starts_with("YH-03,四岭水库,reservoir,2026-02-04,II,TP=0.025,"), "{}", lines[2]);
+    assert!(
+        lines[1].starts_with("YH-01,奉口,river,2026-02-04,IV,NH3-N=1.355,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("YH-03,四岭水库,reservoir,2026-02-04,II,TP=0.025,"),
+        "{}",
+        lines[2]
+    );
     assert!(
         stderr.contains("district 余杭区 2026-02-04: sections compliant 1/2 (50.0%); drinking sources compliant 1/1 (100.0%"),
         "{stderr}"

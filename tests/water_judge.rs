@@ -53,8 +53,12 @@ fn reading_day_and_month_classes_from_period_means() {
         // Day 2: 00:30 local is Feb 4 16:30 UTC but Feb 5 locally. NH3-N 0.3 → II.
         r("R1", "2026-02-05T00:30:00+08:00", P::Nh3N, 0.3),
     ];
-    let (input, skips) = WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(skips.unknown_section + skips.invalid_flag + skips.not_classable, 0);
+    let (input, skips) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        skips.unknown_section + skips.invalid_flag + skips.not_classable,
+        0
+    );
     let [reading, day, month] = classify(
         &input,
         [Period::Reading, Period::Day, Period::Month],
@@ -73,7 +77,10 @@ fn reading_day_and_month_classes_from_period_means() {
     assert_eq!((nh3.parameter, nh3.value), (P::Nh3N, d("1.05")));
     // (1.05 − 1.0) / 1.0 against class III, which is also the target.
     assert!(nh3.vs_iii.is_some_and(|e| (e.multiple - 0.05).abs() < 1e-9));
-    assert!(nh3.vs_target.is_some_and(|e| (e.multiple - 0.05).abs() < 1e-9));
+    assert!(
+        nh3.vs_target
+            .is_some_and(|e| (e.multiple - 0.05).abs() < 1e-9)
+    );
     assert_eq!(nh3.vs_v, None);
     assert_eq!(day.compliant(&day.rows[0]), Some(false));
     assert_eq!(day.rows[1].class, Some(II));
@@ -96,9 +103,14 @@ fn ph_period_mean_uses_hydrogen_ions_and_outside_6_9_is_inferior_v() {
         r("R1", "2026-02-04T08:00:00+08:00", P::Ph, 6.0),
         r("R1", "2026-02-04T12:00:00+08:00", P::Ph, 9.6),
     ];
-    let (input, _) = WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
-    let [reading, day] = classify(&input, [Period::Reading, Period::Day], &JudgeOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (input, _) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    let [reading, day] = classify(
+        &input,
+        [Period::Reading, Period::Day],
+        &JudgeOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reading.rows[0].class, Some(WaterClass::I));
     assert_eq!(reading.rows[1].class, Some(WaterClass::InferiorV));
     assert_eq!(reading.rows[1].items[0].parameter, P::Ph);
@@ -126,7 +138,8 @@ fn lake_tp_tn_and_flags() {
         bad,
         r("X9", "2026-02-04T08:00:00+08:00", P::Tp, 0.15),
     ];
-    let (input, skips) = WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    let (input, skips) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(skips.invalid_flag, 1);
     assert_eq!(skips.unknown_section, 1);
     assert_eq!(skips.not_classable, 1);
@@ -135,7 +148,11 @@ fn lake_tp_tn_and_flags() {
     let lake = &c.rows[0];
     // Lake TP 0.15: 0.1 < 0.15 <= 0.2 → V; river TP 0.15 → III.
     assert_eq!(lake.class, Some(WaterClass::V));
-    assert!(lake.items[0].vs_iii.is_some_and(|e| (e.multiple - 2.0).abs() < 1e-9));
+    assert!(
+        lake.items[0]
+            .vs_iii
+            .is_some_and(|e| (e.multiple - 2.0).abs() < 1e-9)
+    );
     // TN judged separately on the lake (2.5 > 2.0 → 劣V), never in the class.
     assert_eq!(lake.separate.len(), 1);
     assert_eq!(lake.separate[0].class, WaterClass::InferiorV);
@@ -151,8 +168,10 @@ fn lake_tp_tn_and_flags() {
 fn rounding_before_classing_is_an_option() {
     let sections = vec![section("R1", WaterBody::River, WaterClass::III, false)];
     let readings = vec![r("R1", "2026-02-04T08:00:00+08:00", P::Tp, 0.2004)];
-    let (input, _) = WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
-    let [raw] = classify(&input, [Period::Reading], &JudgeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let (input, _) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    let [raw] = classify(&input, [Period::Reading], &JudgeOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(raw.rows[0].class, Some(WaterClass::IV));
     let opts = JudgeOptions {
         round_before_classing: true,
@@ -172,12 +191,17 @@ fn transitions_carry_items_and_exceedance() {
         r("R1", "2026-02-04T16:00:00+08:00", P::Nh3N, 2.31),
         r("R1", "2026-02-04T20:00:00+08:00", P::Nh3N, 0.8),
     ];
-    let (input, _) = WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
-    let [c] = classify(&input, [Period::Reading], &JudgeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let (input, _) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    let [c] = classify(&input, [Period::Reading], &JudgeOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     let ts = transitions(&c);
     use WaterClass::*;
     let steps: Vec<_> = ts.iter().map(|t| (t.from, t.to)).collect();
-    assert_eq!(steps, vec![(None, III), (Some(III), InferiorV), (Some(InferiorV), III)]);
+    assert_eq!(
+        steps,
+        vec![(None, III), (Some(III), InferiorV), (Some(InferiorV), III)]
+    );
     let worse = &ts[1];
     assert!(worse.is_worse());
     assert_eq!(worse.at, t("2026-02-04T16:00:00+08:00"));
@@ -185,8 +209,15 @@ fn transitions_carry_items_and_exceedance() {
     let text = worse.to_string();
     // 2.31 / 2.0 = 1.155 → "1.16×" (STANDARDS.md 3.3: multiple (C − L)/L = 0.155).
     assert!(text.contains("III -> 劣V"), "{text}");
-    assert!(text.contains("NH3-N = 2.31 mg/L (1.16× the class V limit"), "{text}");
-    assert!(worse.items[0].vs_v.is_some_and(|e| (e.multiple - 0.155).abs() < 1e-9));
+    assert!(
+        text.contains("NH3-N = 2.31 mg/L (1.16× the class V limit"),
+        "{text}"
+    );
+    assert!(
+        worse.items[0]
+            .vs_v
+            .is_some_and(|e| (e.multiple - 0.155).abs() < 1e-9)
+    );
 }
 
 #[test]
@@ -210,14 +241,19 @@ fn district_ratios_against_targets() {
         // R3 (other district) CODMn 9 → IV = target.
         r("R3", day, P::CodMn, 9.0),
     ];
-    let (input, _) = WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
-    let [c] = classify(&input, [Period::Day], &JudgeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let (input, _) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    let [c] =
+        classify(&input, [Period::Day], &JudgeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let st = district_status(&c, &Targets::default());
     assert_eq!(st.len(), 2);
     let (linping, yuhang) = (&st[0], &st[1]);
     assert_eq!(yuhang.district, "余杭区");
     assert_eq!((yuhang.sections, yuhang.compliant_sections), (3, 1));
-    assert_eq!((yuhang.drinking_sources, yuhang.compliant_drinking_sources), (2, 1));
+    assert_eq!(
+        (yuhang.drinking_sources, yuhang.compliant_drinking_sources),
+        (2, 1)
+    );
     assert_eq!(yuhang.drinking_ratio, Some(0.5));
     assert_eq!(yuhang.inferior_v_sections, 1);
     assert!(!yuhang.targets_met());

@@ -34,7 +34,10 @@ fn data_dir() -> Option<PathBuf> {
     std::env::var_os("ENVWATCH_SHARED_DATA")
         .map(PathBuf::from)
         .into_iter()
-        .chain([manifest.join("../shared/data"), manifest.join("../../shared/data")])
+        .chain([
+            manifest.join("../shared/data"),
+            manifest.join("../../shared/data"),
+        ])
         .find(|d| d.join("water_sample_20260204_snapshot.csv").is_file())
 }
 
@@ -55,7 +58,9 @@ struct Row {
 
 fn load() -> Option<Vec<Row>> {
     let Some(dir) = data_dir() else {
-        println!("SKIPPED: water_sample_20260204_snapshot.csv not found (set ENVWATCH_SHARED_DATA)");
+        println!(
+            "SKIPPED: water_sample_20260204_snapshot.csv not found (set ENVWATCH_SHARED_DATA)"
+        );
         return None;
     };
     let path = dir.join("water_sample_20260204_snapshot.csv");
@@ -94,7 +99,9 @@ fn load() -> Option<Vec<Row>> {
                 .filter_map(|(name, p)| {
                     let v = get(col(name));
                     (!v.is_empty()).then(|| {
-                        let x: f64 = v.parse().unwrap_or_else(|e| panic!("line {}: {name}: {e}", i + 2));
+                        let x: f64 = v
+                            .parse()
+                            .unwrap_or_else(|e| panic!("line {}: {name}: {e}", i + 2));
                         (*p, x)
                     })
                 })
@@ -103,14 +110,23 @@ fn load() -> Option<Vec<Row>> {
                 "" => None,
                 s => Some(s.parse().unwrap_or_else(|e| panic!("line {}: {e}", i + 2))),
             };
-            Row { name: get(c_section).to_string(), time, values, published }
+            Row {
+                name: get(c_section).to_string(),
+                time,
+                values,
+                published,
+            }
         })
         .collect();
     Some(rows)
 }
 
 /// Our classes (per reading) for the rows, with water bodies from `body`.
-fn our_classes(rows: &[Row], body: impl Fn(&str) -> WaterBody, opts: &JudgeOptions) -> Vec<Option<WaterClass>> {
+fn our_classes(
+    rows: &[Row],
+    body: impl Fn(&str) -> WaterBody,
+    opts: &JudgeOptions,
+) -> Vec<Option<WaterClass>> {
     let sections: Vec<SectionInfo> = rows
         .iter()
         .map(|r| SectionInfo {
@@ -134,7 +150,8 @@ fn our_classes(rows: &[Row], body: impl Fn(&str) -> WaterBody, opts: &JudgeOptio
             })
         })
         .collect();
-    let (input, _) = WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    let (input, _) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
     let [c] = classify(&input, [Period::Reading], opts).unwrap_or_else(|e| panic!("{e}"));
     rows.iter()
         .map(|row| {
@@ -146,11 +163,16 @@ fn our_classes(rows: &[Row], body: impl Fn(&str) -> WaterBody, opts: &JudgeOptio
         .collect()
 }
 
-fn agreement(rows: &[Row], ours: &[Option<WaterClass>]) -> (usize, usize, Vec<(String, Option<WaterClass>, WaterClass)>) {
+fn agreement(
+    rows: &[Row],
+    ours: &[Option<WaterClass>],
+) -> (usize, usize, Vec<(String, Option<WaterClass>, WaterClass)>) {
     let mut misses = Vec::new();
     let mut n = 0;
     for (row, our) in rows.iter().zip(ours) {
-        let Some(published) = row.published else { continue };
+        let Some(published) = row.published else {
+            continue;
+        };
         n += 1;
         if *our != Some(published) {
             misses.push((row.name.clone(), *our, published));
@@ -164,12 +186,18 @@ fn published_classes_are_reproduced() {
     let Some(rows) = load() else { return };
     let ours = our_classes(&rows, water_body, &JudgeOptions::default());
     let (ok, n, misses) = agreement(&rows, &ours);
-    println!("agreement (raw values, documented water bodies): {ok}/{n} = {:.1}%", 100.0 * ok as f64 / n as f64);
+    println!(
+        "agreement (raw values, documented water bodies): {ok}/{n} = {:.1}%",
+        100.0 * ok as f64 / n as f64
+    );
     for m in &misses {
         println!("  miss: {} ours {:?} published {:?}", m.0, m.1, m.2);
     }
     assert_eq!(n, 22, "22 sections have a published class");
-    let expected: Vec<_> = KNOWN_MISSES.iter().map(|(s, o, p)| (s.to_string(), Some(*o), *p)).collect();
+    let expected: Vec<_> = KNOWN_MISSES
+        .iter()
+        .map(|(s, o, p)| (s.to_string(), Some(*o), *p))
+        .collect();
     assert_eq!(misses, expected);
     // The row without a published class has no data at all: no class from us either.
     for (row, our) in rows.iter().zip(&ours) {
@@ -185,7 +213,11 @@ fn ph_outside_6_to_9_is_published_inferior_v() {
     let ours = our_classes(&rows, water_body, &JudgeOptions::default());
     let mut seen = 0;
     for (row, our) in rows.iter().zip(&ours) {
-        let ph = row.values.iter().find(|(p, _)| *p == Parameter::Ph).map(|(_, v)| *v);
+        let ph = row
+            .values
+            .iter()
+            .find(|(p, _)| *p == Parameter::Ph)
+            .map(|(_, v)| *v);
         if ph.is_some_and(|v| !(6.0..=9.0).contains(&v)) {
             seen += 1;
             assert_eq!(row.published, Some(WaterClass::InferiorV), "{}", row.name);
@@ -202,9 +234,18 @@ fn ph_outside_6_to_9_is_published_inferior_v() {
 #[test]
 fn alternative_rules_explain_the_choice() {
     let Some(rows) = load() else { return };
-    let river = agreement(&rows, &our_classes(&rows, |_| WaterBody::River, &JudgeOptions::default()));
-    let lake = agreement(&rows, &our_classes(&rows, |_| WaterBody::Lake, &JudgeOptions::default()));
-    let rounded_opts = JudgeOptions { round_before_classing: true, ..JudgeOptions::default() };
+    let river = agreement(
+        &rows,
+        &our_classes(&rows, |_| WaterBody::River, &JudgeOptions::default()),
+    );
+    let lake = agreement(
+        &rows,
+        &our_classes(&rows, |_| WaterBody::Lake, &JudgeOptions::default()),
+    );
+    let rounded_opts = JudgeOptions {
+        round_before_classing: true,
+        ..JudgeOptions::default()
+    };
     let rounded = agreement(&rows, &our_classes(&rows, water_body, &rounded_opts));
     // TN folded in (lake TN limits) on top of our classes.
     let ours = our_classes(&rows, water_body, &JudgeOptions::default());
@@ -212,15 +253,19 @@ fn alternative_rules_explain_the_choice() {
         .iter()
         .zip(&ours)
         .map(|(row, our)| {
-            let tn = row.values.iter().find(|(p, _)| *p == Parameter::Tn).and_then(|(_, v)| {
-                item_class(Parameter::Tn, WaterBody::Lake, Conc::from_f64(*v)?)
-            });
+            let tn = row
+                .values
+                .iter()
+                .find(|(p, _)| *p == Parameter::Tn)
+                .and_then(|(_, v)| item_class(Parameter::Tn, WaterBody::Lake, Conc::from_f64(*v)?));
             (*our).max(tn)
         })
         .collect();
     let tn = agreement(&rows, &with_tn);
-    println!("all river limits: {}/{}; all lake limits: {}/{}; TN in the class: {}/{}; rounded before classing: {}/{}",
-        river.0, river.1, lake.0, lake.1, tn.0, tn.1, rounded.0, rounded.1);
+    println!(
+        "all river limits: {}/{}; all lake limits: {}/{}; TN in the class: {}/{}; rounded before classing: {}/{}",
+        river.0, river.1, lake.0, lake.1, tn.0, tn.1, rounded.0, rounded.1
+    );
     for (name, o, p) in &rounded.2 {
         println!("  rounded miss: {name} ours {o:?} published {p:?}");
     }

@@ -75,7 +75,11 @@ fn water(args: &[String]) -> anyhow::Result<ExitCode> {
                 1 => WaterBody::Reservoir,
                 _ => WaterBody::River,
             },
-            target: Some(TargetClass(if i % 3 == 0 { WaterClass::II } else { WaterClass::III })),
+            target: Some(TargetClass(if i % 3 == 0 {
+                WaterClass::II
+            } else {
+                WaterClass::III
+            })),
             drinking_source: i % 20 == 0,
             district: Some(format!("district {}", i % 7)),
         })

@@ -28,7 +28,11 @@ pub fn classify(args: &WaterClassifyArgs) -> anyhow::Result<ExitCode> {
             for d in diags.iter() {
                 eprintln!("{d}");
             }
-            bail!("{}: {} problem(s) in the sections file", args.sections.display(), diags.len());
+            bail!(
+                "{}: {} problem(s) in the sections file",
+                args.sections.display(),
+                diags.len()
+            );
         }
     };
     let tz: chrono_tz::Tz = args
@@ -83,7 +87,8 @@ pub fn classify(args: &WaterClassifyArgs) -> anyhow::Result<ExitCode> {
 
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
@@ -185,7 +190,11 @@ fn print_district_summary(classes: &Classes) {
     for st in latest.values() {
         eprintln!(
             "district {} {}: sections compliant {}/{} ({}); drinking sources compliant {}/{} ({}, target {:.0}%); 劣V sections {} (target ≤ {}){}",
-            if st.district.is_empty() { "(none)" } else { &st.district },
+            if st.district.is_empty() {
+                "(none)"
+            } else {
+                &st.district
+            },
             classes.period.label(st.start, classes.tz),
             st.compliant_sections,
             st.sections,
@@ -196,7 +205,11 @@ fn print_district_summary(classes: &Classes) {
             st.drinking_target * 100.0,
             st.inferior_v_sections,
             st.max_inferior_v,
-            if st.targets_met() { "" } else { " — TARGET MISSED" }
+            if st.targets_met() {
+                ""
+            } else {
+                " — TARGET MISSED"
+            }
         );
     }
 }

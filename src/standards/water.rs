@@ -189,7 +189,11 @@ impl Conc {
             return None;
         }
         let int_part: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-        let mut frac_part: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+        let mut frac_part: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().ok()?
+        };
         frac_part *= 10_i64.pow(Self::SCALE_DIGITS - frac.len() as u32);
         let n = int_part.checked_mul(Self::SCALE)?.checked_add(frac_part)?;
         Some(Conc(if neg { -n } else { n }))
@@ -591,27 +595,107 @@ mod tests {
         (P::CodMn, WaterBody::River, ["2", "4", "6", "10", "15"]),
         (P::Cod, WaterBody::River, ["15", "15", "20", "30", "40"]),
         (P::Bod5, WaterBody::River, ["3", "3", "4", "6", "10"]),
-        (P::Nh3N, WaterBody::River, ["0.15", "0.5", "1.0", "1.5", "2.0"]),
-        (P::Tp, WaterBody::River, ["0.02", "0.1", "0.2", "0.3", "0.4"]),
-        (P::Tp, WaterBody::Lake, ["0.01", "0.025", "0.05", "0.1", "0.2"]),
-        (P::Tp, WaterBody::Reservoir, ["0.01", "0.025", "0.05", "0.1", "0.2"]),
+        (
+            P::Nh3N,
+            WaterBody::River,
+            ["0.15", "0.5", "1.0", "1.5", "2.0"],
+        ),
+        (
+            P::Tp,
+            WaterBody::River,
+            ["0.02", "0.1", "0.2", "0.3", "0.4"],
+        ),
+        (
+            P::Tp,
+            WaterBody::Lake,
+            ["0.01", "0.025", "0.05", "0.1", "0.2"],
+        ),
+        (
+            P::Tp,
+            WaterBody::Reservoir,
+            ["0.01", "0.025", "0.05", "0.1", "0.2"],
+        ),
         (P::Tn, WaterBody::Lake, ["0.2", "0.5", "1.0", "1.5", "2.0"]),
-        (P::Tn, WaterBody::Reservoir, ["0.2", "0.5", "1.0", "1.5", "2.0"]),
-        (P::Cu, WaterBody::River, ["0.01", "1.0", "1.0", "1.0", "1.0"]),
-        (P::Zn, WaterBody::River, ["0.05", "1.0", "1.0", "2.0", "2.0"]),
-        (P::Fluoride, WaterBody::River, ["1.0", "1.0", "1.0", "1.5", "1.5"]),
-        (P::Se, WaterBody::River, ["0.01", "0.01", "0.01", "0.02", "0.02"]),
-        (P::As, WaterBody::River, ["0.05", "0.05", "0.05", "0.1", "0.1"]),
-        (P::Hg, WaterBody::River, ["0.00005", "0.00005", "0.0001", "0.001", "0.001"]),
-        (P::Cd, WaterBody::River, ["0.001", "0.005", "0.005", "0.005", "0.01"]),
-        (P::Cr6, WaterBody::River, ["0.01", "0.05", "0.05", "0.05", "0.1"]),
-        (P::Pb, WaterBody::River, ["0.01", "0.01", "0.05", "0.05", "0.1"]),
-        (P::Cyanide, WaterBody::River, ["0.005", "0.05", "0.2", "0.2", "0.2"]),
-        (P::VolatilePhenol, WaterBody::River, ["0.002", "0.002", "0.005", "0.01", "0.1"]),
-        (P::Petroleum, WaterBody::River, ["0.05", "0.05", "0.05", "0.5", "1.0"]),
-        (P::Las, WaterBody::River, ["0.2", "0.2", "0.2", "0.3", "0.3"]),
-        (P::Sulfide, WaterBody::River, ["0.05", "0.1", "0.2", "0.5", "1.0"]),
-        (P::FecalColiform, WaterBody::River, ["200", "2000", "10000", "20000", "40000"]),
+        (
+            P::Tn,
+            WaterBody::Reservoir,
+            ["0.2", "0.5", "1.0", "1.5", "2.0"],
+        ),
+        (
+            P::Cu,
+            WaterBody::River,
+            ["0.01", "1.0", "1.0", "1.0", "1.0"],
+        ),
+        (
+            P::Zn,
+            WaterBody::River,
+            ["0.05", "1.0", "1.0", "2.0", "2.0"],
+        ),
+        (
+            P::Fluoride,
+            WaterBody::River,
+            ["1.0", "1.0", "1.0", "1.5", "1.5"],
+        ),
+        (
+            P::Se,
+            WaterBody::River,
+            ["0.01", "0.01", "0.01", "0.02", "0.02"],
+        ),
+        (
+            P::As,
+            WaterBody::River,
+            ["0.05", "0.05", "0.05", "0.1", "0.1"],
+        ),
+        (
+            P::Hg,
+            WaterBody::River,
+            ["0.00005", "0.00005", "0.0001", "0.001", "0.001"],
+        ),
+        (
+            P::Cd,
+            WaterBody::River,
+            ["0.001", "0.005", "0.005", "0.005", "0.01"],
+        ),
+        (
+            P::Cr6,
+            WaterBody::River,
+            ["0.01", "0.05", "0.05", "0.05", "0.1"],
+        ),
+        (
+            P::Pb,
+            WaterBody::River,
+            ["0.01", "0.01", "0.05", "0.05", "0.1"],
+        ),
+        (
+            P::Cyanide,
+            WaterBody::River,
+            ["0.005", "0.05", "0.2", "0.2", "0.2"],
+        ),
+        (
+            P::VolatilePhenol,
+            WaterBody::River,
+            ["0.002", "0.002", "0.005", "0.01", "0.1"],
+        ),
+        (
+            P::Petroleum,
+            WaterBody::River,
+            ["0.05", "0.05", "0.05", "0.5", "1.0"],
+        ),
+        (
+            P::Las,
+            WaterBody::River,
+            ["0.2", "0.2", "0.2", "0.3", "0.3"],
+        ),
+        (
+            P::Sulfide,
+            WaterBody::River,
+            ["0.05", "0.1", "0.2", "0.5", "1.0"],
+        ),
+        (
+            P::FecalColiform,
+            WaterBody::River,
+            ["200", "2000", "10000", "20000", "40000"],
+        ),
     ];
 
     /// Best class whose limit text equals `text` (shared limits → the better class).
@@ -636,7 +720,10 @@ mod tests {
         );
         assert_eq!(
             rule(P::Ph, WaterBody::Lake),
-            Some(Rule::Within { low: d("6"), high: d("9") })
+            Some(Rule::Within {
+                low: d("6"),
+                high: d("9")
+            })
         );
     }
 
@@ -650,7 +737,11 @@ mod tests {
                 let on = first_class_with(text, t);
                 assert_eq!(item_class(*p, *body, limit), Some(on), "{p} {body:?} = {t}");
                 let below = Conc::from_nanos(limit.nanos() - eps.nanos());
-                assert_eq!(item_class(*p, *body, below), Some(on), "{p} {body:?} just below {t}");
+                assert_eq!(
+                    item_class(*p, *body, below),
+                    Some(on),
+                    "{p} {body:?} just below {t}"
+                );
                 // Just above: the next class with a larger limit, or 劣Ⅴ past class V.
                 let above_class = text
                     .iter()
@@ -671,8 +762,14 @@ mod tests {
         assert_eq!(item_class(P::Cod, WaterBody::River, d("15")), Some(I));
         assert_eq!(item_class(P::Cod, WaterBody::River, d("15.1")), Some(III));
         assert_eq!(item_class(P::Cu, WaterBody::River, d("1.0")), Some(II));
-        assert_eq!(item_class(P::Cyanide, WaterBody::River, d("0.2")), Some(III));
-        assert_eq!(item_class(P::Cyanide, WaterBody::River, d("0.201")), Some(InferiorV));
+        assert_eq!(
+            item_class(P::Cyanide, WaterBody::River, d("0.2")),
+            Some(III)
+        );
+        assert_eq!(
+            item_class(P::Cyanide, WaterBody::River, d("0.201")),
+            Some(InferiorV)
+        );
     }
 
     #[test]
@@ -747,9 +844,18 @@ mod tests {
         assert_eq!(lake.class, Some(II));
         assert_eq!(lake.separate, vec![(P::Tn, d("2.5"), InferiorV)]);
         assert_eq!(role(P::Tn, WaterBody::River), ItemRole::NotEvaluated);
-        assert_eq!(role(P::Tn, WaterBody::Reservoir), ItemRole::JudgedSeparately);
-        assert_eq!(role(P::WaterTemperature, WaterBody::Lake), ItemRole::Reference);
-        assert_eq!(role(P::FecalColiform, WaterBody::River), ItemRole::Reference);
+        assert_eq!(
+            role(P::Tn, WaterBody::Reservoir),
+            ItemRole::JudgedSeparately
+        );
+        assert_eq!(
+            role(P::WaterTemperature, WaterBody::Lake),
+            ItemRole::Reference
+        );
+        assert_eq!(
+            role(P::FecalColiform, WaterBody::River),
+            ItemRole::Reference
+        );
         assert_eq!(rule(P::WaterTemperature, WaterBody::River), None);
         assert_eq!(rule(P::Tn, WaterBody::River), None);
         // Only reference items: no class at all.
@@ -804,7 +910,10 @@ mod tests {
         let noisy = Conc::from_f64(0.1 + 0.2);
         assert_eq!(noisy, Some(d("0.3")));
         let mean = Conc::from_f64((0.2 + 0.2 + 0.2) / 3.0);
-        assert_eq!(mean.and_then(|m| item_class(P::Tp, WaterBody::River, m)), Some(III));
+        assert_eq!(
+            mean.and_then(|m| item_class(P::Tp, WaterBody::River, m)),
+            Some(III)
+        );
         assert_eq!(Conc::from_f64(f64::NAN), None);
         assert_eq!(d("2.31").to_string(), "2.31");
         assert_eq!(d("0.00005").to_string(), "0.00005");

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::JudgeError;
 use super::frame::{ITEMS, PH_CODE, WaterInput};
 use super::period::{Period, period_starts};
 use super::result::{Classes, ItemFinding, JudgeOptions, PeriodClass, SectionInfo};
-use super::JudgeError;
 use crate::standards::parameter::Parameter;
 use crate::standards::water::{
     Conc, ItemRole, WaterClass, evaluation_value, exceedance, item_class, role,
@@ -66,7 +66,9 @@ fn present_codes(df: &DataFrame) -> Result<Vec<u32>, JudgeError> {
             *s = true;
         }
     }
-    Ok((0..ITEMS.len() as u32).filter(|c| seen[*c as usize]).collect())
+    Ok((0..ITEMS.len() as u32)
+        .filter(|c| seen[*c as usize])
+        .collect())
 }
 
 /// Long readings → one row per (section, time) with `s{code}`/`n{code}` per item.
@@ -167,7 +169,9 @@ fn classes_of(
     }
     // Rows are independent: classify in as many chunks as there are cores.
     let n = section.len();
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(8);
     let chunk = n.div_ceil(threads.max(1)).max(1);
     let rows: Vec<PeriodClass> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n)
@@ -176,9 +180,7 @@ fn classes_of(
                 let (section, start, items) = (&section, &start, &items);
                 scope.spawn(move || {
                     (lo..(lo + chunk).min(n))
-                        .map(|i| {
-                            classify_row(i, section[i], start[i], items, sections, opts)
-                        })
+                        .map(|i| classify_row(i, section[i], start[i], items, sections, opts))
                         .collect::<Vec<_>>()
                 })
             })

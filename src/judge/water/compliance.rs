@@ -34,7 +34,8 @@ pub struct DistrictStatus {
 impl DistrictStatus {
     /// Whether both district targets are met (no data on drinking sources counts as met).
     pub fn targets_met(&self) -> bool {
-        self.drinking_ratio.is_none_or(|r| r >= self.drinking_target)
+        self.drinking_ratio
+            .is_none_or(|r| r >= self.drinking_target)
             && self.inferior_v_sections <= self.max_inferior_v
     }
 }
@@ -75,9 +76,8 @@ pub fn district_status(classes: &Classes, targets: &Targets) -> Vec<DistrictStat
         .map(|mut st| {
             st.section_ratio = (st.sections > 0)
                 .then(|| f64::from(st.compliant_sections) / f64::from(st.sections));
-            st.drinking_ratio = (st.drinking_sources > 0).then(|| {
-                f64::from(st.compliant_drinking_sources) / f64::from(st.drinking_sources)
-            });
+            st.drinking_ratio = (st.drinking_sources > 0)
+                .then(|| f64::from(st.compliant_drinking_sources) / f64::from(st.drinking_sources));
             st
         })
         .collect()

@@ -49,7 +49,10 @@ pub(super) fn item_code(p: Parameter) -> Option<u8> {
     if !has_rule {
         return None;
     }
-    ITEMS.iter().position(|q| *q == p).and_then(|i| u8::try_from(i).ok())
+    ITEMS
+        .iter()
+        .position(|q| *q == p)
+        .and_then(|i| u8::try_from(i).ok())
 }
 
 /// What was left out while building the input (not errors: the judge only takes valid

@@ -41,11 +41,10 @@ pub fn read_long_csv(path: &Path) -> std::io::Result<(Vec<Reading>, Vec<LineErro
 }
 
 /// Like [`read_long_csv`], keeping each reading's line number.
-pub fn read_long_csv_numbered(
-    path: &Path,
-) -> std::io::Result<(Vec<LineReading>, Vec<LineError>)> {
+pub fn read_long_csv_numbered(path: &Path) -> std::io::Result<(Vec<LineReading>, Vec<LineError>)> {
     let text = std::fs::read_to_string(path)?;
-    parse_long_csv(&text, path).map_err(|msg| std::io::Error::new(std::io::ErrorKind::InvalidData, msg))
+    parse_long_csv(&text, path)
+        .map_err(|msg| std::io::Error::new(std::io::ErrorKind::InvalidData, msg))
 }
 
 /// Column positions found in the header.
@@ -112,7 +111,10 @@ pub fn parse_long_csv(
     let Some((_, header_line)) = lines.next() else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let header = parse_header(&split_csv_line(header_line.trim_start_matches('\u{feff}')), path)?;
+    let header = parse_header(
+        &split_csv_line(header_line.trim_start_matches('\u{feff}')),
+        path,
+    )?;
     let mut readings = Vec::new();
     let mut errors = Vec::new();
     for (line, text) in lines {
@@ -158,8 +160,12 @@ fn parse_row(fields: &[String], h: &Header) -> Result<Reading, String> {
         ));
     }
     let flag = match h.flag.and_then(|i| fields.get(i)) {
-        Some(text) => DataFlag::parse(text)
-            .ok_or_else(|| format!("field `flag`: \"{}\" is not an HJ 212 flag (N, F, M, S, D, C, T, B)", text.trim()))?,
+        Some(text) => DataFlag::parse(text).ok_or_else(|| {
+            format!(
+                "field `flag`: \"{}\" is not an HJ 212 flag (N, F, M, S, D, C, T, B)",
+                text.trim()
+            )
+        })?,
         None => DataFlag::N,
     };
     Ok(Reading {

@@ -124,15 +124,27 @@ mod tests {
         assert_eq!(days, vec![feb4, feb4, feb5]);
         let months = period_starts(&times, Period::Month, tz).unwrap_or_default();
         assert_eq!(months, vec![ms("2026-02-01T00:00:00+08:00"); 3]);
-        let label = Period::Day.label(DateTime::from_timestamp_millis(feb4).unwrap_or_default(), tz);
+        let label = Period::Day.label(
+            DateTime::from_timestamp_millis(feb4).unwrap_or_default(),
+            tz,
+        );
         assert_eq!(label, "2026-02-04");
     }
 
     #[test]
     fn month_boundaries_cross_the_year() {
         let tz = chrono_tz::Asia::Shanghai;
-        let times = [ms("2025-12-31T23:00:00+08:00"), ms("2026-01-01T00:00:00+08:00")];
+        let times = [
+            ms("2025-12-31T23:00:00+08:00"),
+            ms("2026-01-01T00:00:00+08:00"),
+        ];
         let m = period_starts(&times, Period::Month, tz).unwrap_or_default();
-        assert_eq!(m, vec![ms("2025-12-01T00:00:00+08:00"), ms("2026-01-01T00:00:00+08:00")]);
+        assert_eq!(
+            m,
+            vec![
+                ms("2025-12-01T00:00:00+08:00"),
+                ms("2026-01-01T00:00:00+08:00")
+            ]
+        );
     }
 }
