@@ -163,10 +163,11 @@ fn our_classes(
         .collect()
 }
 
-fn agreement(
-    rows: &[Row],
-    ours: &[Option<WaterClass>],
-) -> (usize, usize, Vec<(String, Option<WaterClass>, WaterClass)>) {
+/// A disagreement: section, our class, published class.
+type Miss = (String, Option<WaterClass>, WaterClass);
+
+/// (agreeing, compared, misses).
+fn agreement(rows: &[Row], ours: &[Option<WaterClass>]) -> (usize, usize, Vec<Miss>) {
     let mut misses = Vec::new();
     let mut n = 0;
     for (row, our) in rows.iter().zip(ours) {
