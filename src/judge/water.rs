@@ -47,4 +47,6 @@ pub enum JudgeError {
     SectionIndex(u32, usize),
     #[error("period boundaries for {0} could not be computed in time zone {1}")]
     Calendar(String, String),
+    #[error("internal error in the water judge: {0}")]
+    Internal(&'static str),
 }

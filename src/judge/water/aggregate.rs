@@ -50,12 +50,12 @@ pub fn classify<const N: usize>(
             (Period::Reading, _, _) => (&per_reading, "time"),
             (Period::Day, Some(d), _) => (d, "start"),
             (Period::Month, _, Some(m)) => (m, "start"),
-            _ => unreachable!("day and month frames are built when asked for"),
+            _ => return Err(JudgeError::Internal("period frame not built")),
         };
         out.push(classes_of(df, time_col, p, &codes, &input.sections, opts)?);
     }
     out.try_into()
-        .map_err(|_| JudgeError::ColumnLengths("period count".to_string()))
+        .map_err(|_| JudgeError::Internal("period count"))
 }
 
 /// The item codes that occur in the input (so the pivot has no empty columns).
@@ -185,11 +185,15 @@ fn classes_of(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+        let mut rows = Vec::with_capacity(n);
+        for h in handles {
+            rows.extend(
+                h.join()
+                    .map_err(|_| JudgeError::Internal("a classification thread panicked"))?,
+            );
+        }
+        Ok::<_, JudgeError>(rows)
+    })?;
     Ok(Classes {
         period,
         tz: opts.tz,
