@@ -94,14 +94,38 @@ fn reading_sums(df: &DataFrame, codes: &[u32]) -> Result<DataFrame, JudgeError> 
                 .alias(count_name(c)),
         );
     }
-    Ok(df
-        .clone()
-        .lazy()
-        .with_column(x.alias("x"))
-        .group_by([col("section"), col("time")])
-        .agg(aggs)
-        .sort(["section", "time"], SortMultipleOptions::default())
-        .collect()?)
+    let lf = df.clone().lazy().with_column(x.alias("x"));
+    // One integer key `section * span + (time − t_min)` groups (and sorts) much faster
+    // than two key columns; fall back to two keys if it could overflow.
+    let times = df.column("time")?.i64()?;
+    let (t_min, t_max) = (times.min().unwrap_or(0), times.max().unwrap_or(0));
+    let sections = df
+        .column("section")?
+        .u32()?
+        .max()
+        .map_or(0, |m| i128::from(m) + 1);
+    let span = i128::from(t_max) - i128::from(t_min) + 1;
+    let grouped = match i64::try_from(span) {
+        Ok(span) if sections * i128::from(span) < i128::from(i64::MAX) => lf
+            .with_column(
+                (col("section").cast(DataType::Int64) * lit(span) + (col("time") - lit(t_min)))
+                    .alias("key"),
+            )
+            .group_by([col("key")])
+            .agg(aggs)
+            .sort(["key"], SortMultipleOptions::default())
+            .with_columns([
+                (col("key") / lit(span))
+                    .cast(DataType::UInt32)
+                    .alias("section"),
+                (col("key") % lit(span) + lit(t_min)).alias("time"),
+            ]),
+        _ => lf
+            .group_by([col("section"), col("time")])
+            .agg(aggs)
+            .sort(["section", "time"], SortMultipleOptions::default()),
+    };
+    Ok(grouped.collect()?)
 }
 
 /// Sums per (section, finer period) → sums per (section, local day or month).
