@@ -243,6 +243,10 @@ pub struct WaterClassifyArgs {
     pub period: WaterPeriod,
     #[arg(long, default_value = "Asia/Shanghai")]
     pub tz: String,
+    /// Class the values rounded per the 2020 statistics rule (formal evaluations) instead
+    /// of the raw values (real-time practice); config `water.round_before_classing`.
+    #[arg(long)]
+    pub round_before_classing: bool,
     /// Output CSV (default: stdout).
     #[arg(long)]
     pub out: Option<PathBuf>,

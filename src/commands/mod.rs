@@ -7,6 +7,7 @@ mod bench;
 mod check_config;
 mod hj212;
 mod ingest;
+mod water;
 
 use std::process::ExitCode;
 
@@ -24,7 +25,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(_) => not_yet("report", 11),
         Command::Air(AirCommand::Daily(args)) => air::daily(&args),
         Command::Air(AirCommand::Ratio(args)) => air::ratio(&args),
-        Command::Water(WaterCommand::Classify(_)) => not_yet("water classify", 5),
+        Command::Water(WaterCommand::Classify(args)) => water::classify(&args),
         Command::Hj212(Hj212Command::Decode(args)) => hj212::run(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Alerts(AlertsCommand::List(args)) => alerts::list(&args),

@@ -2,3 +2,4 @@
 //! `standards/` for the rules).
 
 pub mod air;
+pub mod water;

@@ -1,0 +1,139 @@
+//! `envwatch bench water`: GB 3838 classes on generated data. Timings are printed, never
+//! asserted (performance is measured here, not in unit tests).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+
+
+/// `--name N` from the extra arguments, or the default.
+fn arg_usize(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .with_context(|| format!("{name} needs a value"))?
+            .parse()
+            .with_context(|| format!("{name} must be a whole number")),
+        None => Ok(default),
+    }
+}
+
+/// xorshift64*: reproducible values without a dependency on a particular RNG crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next_f64()
+    }
+}
+
+/// Water: N sections × R readings/day × D days × 8 parameters (the automatic stations'
+/// WT, pH, DO, CODMn, NH3-N, TP, TN, conductivity), classed per reading, day and month.
+pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    use crate::judge::water::{JudgeOptions, Period, SectionInfo, WaterInput, classify};
+    use crate::model::SiteId;
+    use crate::standards::parameter::Parameter as P;
+    use crate::standards::water::{TargetClass, WaterBody, WaterClass};
+
+    let n_sections = arg_usize(args, "--sections", 1000)?;
+    let per_day = arg_usize(args, "--per-day", 6)?.clamp(1, 24 * 60);
+    let days = arg_usize(args, "--days", 365)?;
+    let params: [(P, f64, f64); 8] = [
+        (P::WaterTemperature, 4.0, 32.0),
+        (P::Ph, 6.2, 9.3),
+        (P::Do, 1.8, 11.0),
+        (P::CodMn, 1.0, 16.0),
+        (P::Nh3N, 0.02, 2.3),
+        (P::Tp, 0.005, 0.45),
+        (P::Tn, 0.3, 4.0),
+        (P::Conductivity, 80.0, 1200.0),
+    ];
+
+    let t_gen = Instant::now();
+    let sections: Vec<SectionInfo> = (0..n_sections)
+        .map(|i| SectionInfo {
+            id: SiteId::new(format!("S{i:05}")),
+            name: format!("section {i}"),
+            waterbody: match i % 10 {
+                0 => WaterBody::Lake,
+                1 => WaterBody::Reservoir,
+                _ => WaterBody::River,
+            },
+            target: Some(TargetClass(if i % 3 == 0 {
+                WaterClass::II
+            } else {
+                WaterClass::III
+            })),
+            drinking_source: i % 20 == 0,
+            district: Some(format!("district {}", i % 7)),
+        })
+        .collect();
+    let n = n_sections * per_day * days * params.len();
+    let (mut sec, mut time, mut param, mut value) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    // 2025-01-01T00:00:00+08:00
+    let t0: i64 = 1_735_660_800_000;
+    let step = 86_400_000 / per_day as i64;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for s in 0..n_sections as u32 {
+        for k in 0..(per_day * days) as i64 {
+            for (p, lo, hi) in params {
+                sec.push(s);
+                time.push(t0 + k * step);
+                param.push(p);
+                value.push(rng.range(lo, hi));
+            }
+        }
+    }
+    let gen_s = t_gen.elapsed().as_secs_f64();
+
+    let t_judge = Instant::now();
+    let input = WaterInput::from_columns(sections, sec, time, &param, value)?;
+    drop(param);
+    let build_s = t_judge.elapsed().as_secs_f64();
+    let t_classify = Instant::now();
+    let opts = JudgeOptions::default();
+    let [per_reading, per_day_c, per_month] =
+        classify(&input, [Period::Reading, Period::Day, Period::Month], &opts)?;
+    let classify_s = t_classify.elapsed().as_secs_f64();
+    let total_s = t_judge.elapsed().as_secs_f64();
+
+    let mut dist = [0usize; 6];
+    for r in &per_reading.rows {
+        if let Some(c) = r.class {
+            dist[usize::from(c.number()) - 1] += 1;
+        }
+    }
+    println!(
+        "water bench: {n_sections} sections × {per_day} readings/day × {days} days × {} parameters = {n} readings (generated in {gen_s:.2} s)",
+        params.len()
+    );
+    println!(
+        "  input frame {build_s:.3} s ({} classable readings), classify reading+day+month {classify_s:.3} s",
+        input.len()
+    );
+    println!(
+        "  rows: {} per reading, {} per day, {} per month; reading classes I..劣V = {dist:?}",
+        per_reading.rows.len(),
+        per_day_c.rows.len(),
+        per_month.rows.len()
+    );
+    println!(
+        "  TOTAL judge time {total_s:.3} s ({:.1} M readings/s)",
+        n as f64 / total_s / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
