@@ -26,7 +26,6 @@ use crate::ingest::{self, IngestMetrics, IngestOptions};
 use crate::model::{DataFlag, SiteId};
 use crate::store::Store;
 
-
 const CODES: [&str; 10] = [
     "a34004", "a34002", "a21026", "a21004", "a21005", "a05024", "a21002", "a21003", "a01001",
     "a01002",

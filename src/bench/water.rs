@@ -6,8 +6,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-
-
 /// `--name N` from the extra arguments, or the default.
 fn arg_usize(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     match args.iter().position(|a| a == name) {
