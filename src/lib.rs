@@ -10,4 +10,5 @@ pub mod commands;
 pub mod config;
 pub mod logging;
 pub mod model;
+pub mod publish;
 pub mod standards;

@@ -43,7 +43,9 @@ pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
             .with_ansi(false)
             .event_format(JournaldFormat)
             .try_init(),
-        _ => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        _ => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
     };
     // A second init (tests calling into the CLI twice) is harmless.
     let _ = result;

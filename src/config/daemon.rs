@@ -135,7 +135,6 @@ pub struct WaterSettings {
     pub round_before_classing: bool,
 }
 
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSettings {

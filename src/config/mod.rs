@@ -101,8 +101,16 @@ impl Config {
         Ok(Config {
             dir: dir.to_path_buf(),
             daemon,
-            stations: stations.into_iter().flat_map(|(_, v)| v).map(|e| e.0).collect(),
-            sections: sections.into_iter().flat_map(|(_, v)| v).map(|e| e.0).collect(),
+            stations: stations
+                .into_iter()
+                .flat_map(|(_, v)| v)
+                .map(|e| e.0)
+                .collect(),
+            sections: sections
+                .into_iter()
+                .flat_map(|(_, v)| v)
+                .map(|e| e.0)
+                .collect(),
             pipelines: pipelines.into_iter().map(|p| p.pipeline).collect(),
             mn_index,
         })
@@ -196,7 +204,10 @@ fn load_daemon(path: &Path, diags: &mut Diagnostics) -> Option<(LoadedDaemon, So
     for (key_path, secret) in secret_paths {
         if let Some(s) = secret {
             if let Err(e) = s.resolve() {
-                diags.push(file.diag(doc.span_of(key_path), format!("{}: {e}", key_path.join("."))));
+                diags.push(file.diag(
+                    doc.span_of(key_path),
+                    format!("{}: {e}", key_path.join(".")),
+                ));
             }
         }
     }
@@ -495,7 +506,10 @@ fn cross_check(
                 if url::Url::parse(&h.url.replace(['{', '}'], "")).is_err() {
                     diags.push(lp.file.diag(
                         at("source"),
-                        format!("pipeline \"{}\": source.url \"{}\" is not a URL", p.name, h.url),
+                        format!(
+                            "pipeline \"{}\": source.url \"{}\" is not a URL",
+                            p.name, h.url
+                        ),
                     ));
                 }
                 let secret = h.auth.as_ref().map(|a| match a {

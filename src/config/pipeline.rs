@@ -14,7 +14,14 @@ use crate::model::SiteId;
 use crate::standards::parameter::Parameter;
 
 /// Top-level keys of a pipeline file.
-pub const SECTIONS: &[&str] = &["name", "enabled", "description", "source", "decode", "sites"];
+pub const SECTIONS: &[&str] = &[
+    "name",
+    "enabled",
+    "description",
+    "source",
+    "decode",
+    "sites",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,12 +74,23 @@ fn qos1() -> u8 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HttpAuth {
-    Bearer { token: SecretRef },
-    Basic { username: String, password: SecretRef },
+    Bearer {
+        token: SecretRef,
+    },
+    Basic {
+        username: String,
+        password: SecretRef,
+    },
     /// API key sent as a query parameter.
-    QueryKey { param: String, key: SecretRef },
+    QueryKey {
+        param: String,
+        key: SecretRef,
+    },
     /// API key sent as a header.
-    HeaderKey { header: String, key: SecretRef },
+    HeaderKey {
+        header: String,
+        key: SecretRef,
+    },
 }
 
 /// How an HTTP source walks through pages of one window.

@@ -50,11 +50,7 @@ impl<'a> Document<'a> {
 
     /// Deserializes the whole document as one `T` (for small files whose sections are
     /// all structs with defaults). Returns the default when `T` fails, after recording why.
-    pub fn section<T: DeserializeOwned>(
-        &self,
-        key: &str,
-        diags: &mut Diagnostics,
-    ) -> Option<T> {
+    pub fn section<T: DeserializeOwned>(&self, key: &str, diags: &mut Diagnostics) -> Option<T> {
         let value = self.root.get_ref().get(key)?;
         self.deserialize(value, None, diags)
     }

@@ -203,7 +203,9 @@ impl Parameter {
 
 /// Error for a name that is no known parameter; lists what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown parameter \"{0}\" (expected a name like PM2.5, O3, NH3-N, TP or an HJ 212 code like a34004, w21003)")]
+#[error(
+    "unknown parameter \"{0}\" (expected a name like PM2.5, O3, NH3-N, TP or an HJ 212 code like a34004, w21003)"
+)]
 pub struct UnknownParameter(pub String);
 
 impl FromStr for Parameter {
