@@ -31,6 +31,9 @@ use super::metrics::PublishMetrics;
 use super::outbox::{self, OutboxRow, Rejection};
 use crate::config::daemon::InfluxSettings;
 
+/// How often gauges are refreshed while a write is being retried.
+const GAUGE_REFRESH: Duration = Duration::from_millis(500);
+
 /// Tuning of the publisher; [`PublisherOptions::from_settings`] maps `[influx]`.
 #[derive(Debug, Clone)]
 pub struct PublisherOptions {
@@ -411,6 +414,13 @@ impl Runner {
         }
     }
 
+    async fn refresh_gauges(&self) {
+        match self.db.call(|c| outbox::stats(c)).await {
+            Ok(stats) => self.update_gauges(&stats),
+            Err(e) => tracing::debug!(error = %e, "outbox: stats unavailable"),
+        }
+    }
+
     fn update_gauges(&self, s: &outbox::OutboxStats) {
         let m = self.metrics();
         m.outbox_depth
@@ -504,9 +514,19 @@ impl Runner {
                             );
                         }
                         failures_logged += 1;
-                        tokio::select! {
-                            _ = cancel.cancelled() => return None,
-                            _ = tokio::time::sleep(delay) => {}
+                        // Sleep in slices, refreshing the gauges: during an outage the
+                        // growing depth and age are exactly what the operator must see.
+                        let until = tokio::time::Instant::now() + delay;
+                        loop {
+                            self.refresh_gauges().await;
+                            let now = tokio::time::Instant::now();
+                            if now >= until {
+                                break;
+                            }
+                            tokio::select! {
+                                _ = cancel.cancelled() => return None,
+                                _ = tokio::time::sleep((until - now).min(GAUGE_REFRESH)) => {}
+                            }
                         }
                     }
                 }
