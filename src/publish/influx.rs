@@ -339,11 +339,21 @@ impl InfluxClient {
                 message: server_message(&text),
             });
         }
-        let version = headers
+        let Some(version) = headers
             .get("X-Influxdb-Version")
             .and_then(|v| v.to_str().ok())
             .map(|v| format!("InfluxDB {v}"))
-            .unwrap_or_else(|| "an InfluxDB-compatible server".into());
+        else {
+            // VictoriaMetrics answers /ping without a version and accepts writes to any
+            // database name; its /query only pretends (`_internal`), so do not ask it.
+            return Ok(ProbeOk {
+                server: "a server that does not identify as InfluxDB (VictoriaMetrics?)".into(),
+                detail: format!(
+                    "/ping answered; database {:?} not checked (such servers create it on write)",
+                    self.target.database
+                ),
+            });
+        };
         let databases = self.influxql("SHOW DATABASES", None).await?;
         if !databases.iter().any(|d| d == &self.target.database) {
             return Err(ProbeError::MissingDatabase {
