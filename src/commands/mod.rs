@@ -1,5 +1,7 @@
 //! One handler per subcommand. Handlers return an exit code; errors become a message.
 
+mod bench;
+mod bench_influx;
 mod check_config;
 
 use std::process::ExitCode;
@@ -21,7 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Water(WaterCommand::Classify(_)) => not_yet("water classify", 5),
         Command::Hj212(Hj212Command::Decode(_)) => not_yet("hj212 decode", 6),
         Command::Alerts(AlertsCommand::List(_) | AlertsCommand::Test(_)) => not_yet("alerts", 10),
-        Command::Bench(_) => not_yet("bench", 4),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

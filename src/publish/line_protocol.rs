@@ -271,14 +271,14 @@ impl PointBuilder {
                 });
             }
             check_representable(&m, "field key", k)?;
-            if let FieldValue::Float(f) = v {
-                if !f.is_finite() {
-                    return Err(PointError::NonFinite {
-                        measurement: m,
-                        field: k.clone(),
-                        value: *f,
-                    });
-                }
+            if let FieldValue::Float(f) = v
+                && !f.is_finite()
+            {
+                return Err(PointError::NonFinite {
+                    measurement: m,
+                    field: k.clone(),
+                    value: *f,
+                });
             }
         }
         // One namespace for tag and field keys (InfluxDB 3 forbids sharing a name, and

@@ -444,7 +444,8 @@ impl Runner {
         cancel: &CancellationToken,
     ) -> Option<Vec<Rejection>> {
         let mut rejected = Vec::new();
-        let mut queue: VecDeque<Range<usize>> = VecDeque::from([0..batch.len()]);
+        let mut queue: VecDeque<Range<usize>> = VecDeque::new();
+        queue.push_back(0..batch.len());
         let mut backoff = self.backoff.clone();
         let mut failures_logged = 0u32;
         while let Some(range) = queue.pop_front() {
@@ -505,7 +506,7 @@ impl Runner {
                         let delay = backoff.next(&self.publisher.options, retry_after);
                         // Log the first failures and then every 10th: an outage of hours
                         // must not flood the journal.
-                        if failures_logged < 3 || failures_logged % 10 == 0 {
+                        if failures_logged < 3 || failures_logged.is_multiple_of(10) {
                             tracing::warn!(
                                 url = %self.publisher.client.write_url(),
                                 error = %e,
