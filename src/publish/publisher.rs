@@ -425,8 +425,19 @@ impl Runner {
         let m = self.metrics();
         m.outbox_depth
             .set(i64::try_from(s.depth).unwrap_or(i64::MAX));
-        m.outbox_dropped
-            .set(i64::try_from(s.dropped_total).unwrap_or(i64::MAX));
+        let dropped = i64::try_from(s.dropped_total).unwrap_or(i64::MAX);
+        let before = m.outbox_dropped.set(dropped);
+        if dropped > before {
+            // Logged here because enqueue runs inside the store's transaction without a
+            // logger of its own; the alert rule watches the same gauge. (At start-up this
+            // reports the drops persisted from earlier runs once.)
+            tracing::error!(
+                dropped_now = dropped - before,
+                dropped_total = dropped,
+                capacity = s.max_points,
+                "outbox full: points refused (the data stays in the store; fix Influx, then republish)"
+            );
+        }
         m.outbox_capacity
             .set(i64::try_from(s.max_points).unwrap_or(i64::MAX));
         let age = s
