@@ -17,6 +17,7 @@ pub mod judge;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod publish;
 pub mod serve;
 pub mod shutdown;
 pub mod sources;

@@ -1,5 +1,6 @@
 //! Built-in benchmarks on generated data (`envwatch bench WHAT`).
 
 pub mod air;
+pub mod influx;
 pub mod ingest;
 pub mod water;

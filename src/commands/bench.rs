@@ -8,12 +8,13 @@ use anyhow::bail;
 
 use crate::cli::BenchArgs;
 
-const KNOWN: &str = "air, alerts, ingest, water";
+const KNOWN: &str = "air, alerts, influx, ingest, water";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what.as_str() {
         "air" => crate::bench::air::run(&args.args),
         "alerts" => crate::alert::bench::run(&args.args),
+        "influx" => crate::bench::influx::run(&args.args),
         "ingest" => crate::bench::ingest::run(&args.args),
         "water" => crate::bench::water::run(&args.args),
         other => bail!("unknown benchmark \"{other}\" (known: {KNOWN})"),
