@@ -98,7 +98,7 @@ def dashboard(uid, title, panels, variables, annotations=None, time_from="now-90
 ALERT_ANNOTATION = {
     "name": "envwatch alerts", "datasource": DS, "enable": True,
     "iconColor": "rgb(227, 26, 28)",
-    "query": "SELECT \"message\" FROM \"envwatch_alert\" WHERE \"state\" = 1 AND $timeFilter",
+    "query": "SELECT \"message\" FROM \"envwatch_alert\" WHERE \"state\" = 'firing' AND $timeFilter",
     "textColumn": "message", "tagsColumn": "rule",
 }
 
@@ -198,9 +198,9 @@ def water():
 def alerts():
     _id[0] = 0
     panels = [
-        panel("table", "告警 Alerts (firing = 1, resolved = 0)", 0, 0, 24, 10,
-              [target("SELECT \"state\", \"message\" FROM \"envwatch_alert\" WHERE $timeFilter GROUP BY \"rule\", \"subject\"", fmt="table")],
-              mappings=[{"type": "value", "options": {"1": {"text": "告警 firing", "color": "red"}, "0": {"text": "恢复 resolved", "color": "green"}}}]),
+        panel("table", "告警 Alerts (state changes, newest last)", 0, 0, 24, 10,
+              [target("SELECT \"state\", \"severity\", \"message\" FROM \"envwatch_alert\" WHERE $timeFilter GROUP BY \"rule\", \"subject\"", fmt="table")],
+              mappings=[{"type": "value", "options": {"firing": {"text": "告警 firing", "color": "red"}, "resolved": {"text": "恢复 resolved", "color": "green"}, "repeat": {"text": "重复 repeat", "color": "orange"}}}]),
         panel("timeseries", "告警数 Alert state changes per day", 0, 10, 24, 8,
               [target("SELECT count(\"state\") FROM \"envwatch_alert\" WHERE $timeFilter GROUP BY time(1d), \"rule\" fill(none)", alias="$tag_rule")],
               custom={"drawStyle": "bars", "fillOpacity": 70}),

@@ -53,6 +53,9 @@ done
 cat > "$RUN_DIR/mosquitto.conf" <<CONF
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
+# Stay root: the run directory is private (mode 700), and persistence must be able to
+# write there (a broker restart in a test must keep the queued messages).
+user root
 persistence true
 persistence_location $RUN_DIR/mosquitto/
 max_queued_messages 1000000

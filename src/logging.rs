@@ -27,7 +27,7 @@ pub enum LogFormat {
 pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v)?,
-        _ => EnvFilter::try_new(level.unwrap_or("info"))?,
+        _ => EnvFilter::try_new(level.unwrap_or("info,rumqttd=off"))?,
     };
     let format = match format {
         LogFormat::Auto if std::env::var_os("JOURNAL_STREAM").is_some() => LogFormat::Journald,

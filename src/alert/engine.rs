@@ -250,7 +250,7 @@ impl AlertEngine {
         let mut out = Vec::new();
         {
             let mut g = lock(&self.inner.db);
-            let tx = g.transaction()?;
+            let tx = g.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for v in verdicts {
                 let Some(common) = self.rule(v.rule) else {
                     continue;
@@ -324,7 +324,7 @@ impl AlertEngine {
         let mut out = Vec::new();
         {
             let mut g = lock(&self.inner.db);
-            let tx = g.transaction()?;
+            let tx = g.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for mut s in state::list(&tx)? {
                 let Some(rule) = RuleKind::from_name(&s.rule) else {
                     continue;

@@ -75,12 +75,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 /// The store file: `store.path`, relative to the state directory.
 pub fn store_path(config: &Config) -> std::path::PathBuf {
-    let p = &config.daemon.store.path;
-    if p.is_absolute() {
-        p.clone()
-    } else {
-        config.daemon.general.resolved_state_dir().join(p)
-    }
+    config.store_path()
 }
 
 /// SIGTERM and SIGINT cancel `cancel` (graceful: flush, commit, ack, exit).

@@ -5,8 +5,10 @@ mod alerts;
 mod backfill;
 mod bench;
 mod check_config;
+mod demo;
 mod hj212;
 mod ingest;
+mod run;
 mod water;
 
 use std::process::ExitCode;
@@ -19,8 +21,8 @@ use crate::cli::{AirCommand, AlertsCommand, Cli, Command, Hj212Command, WaterCom
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig(args) => check_config::run(&args),
-        Command::Run(_) => not_yet("run", 9),
-        Command::Demo(_) => not_yet("demo", 9),
+        Command::Run(args) => run::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Backfill(args) => backfill::run(&args),
         Command::Report(_) => not_yet("report", 11),
         Command::Air(AirCommand::Daily(args)) => air::daily(&args),

@@ -116,6 +116,16 @@ impl Config {
         })
     }
 
+    /// The store file: `store.path`, relative to the state directory.
+    pub fn store_path(&self) -> PathBuf {
+        let p = &self.daemon.store.path;
+        if p.is_absolute() {
+            p.clone()
+        } else {
+            self.daemon.general.resolved_state_dir().join(p)
+        }
+    }
+
     pub fn station(&self, code: &str) -> Option<&Station> {
         self.stations.iter().find(|s| s.code.as_str() == code)
     }

@@ -3,4 +3,5 @@
 //! real daemon path (MQTT -> store -> judge -> sink), ending with a summary.
 
 pub mod broker;
+pub mod run;
 pub mod simulate;

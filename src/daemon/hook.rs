@@ -1,0 +1,91 @@
+//! The store's commit hook: every committed reading also becomes an Influx point
+//! (`air_hourly` / `water_reading`) queued in the outbox IN THE SAME TRANSACTION, so an
+//! Influx outage (or a crash) can never lose a point that describes stored data.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Transaction;
+use tokio::sync::Notify;
+
+use crate::config::{Config, Section, Station};
+use crate::ingest::CommitHook;
+use crate::model::{Reading, SiteId};
+use crate::publish::line_protocol::Point;
+use crate::publish::{outbox, schema};
+use crate::standards::parameter::Parameter;
+
+/// Readings -> points, grouped per site and time (one point carries all parameters).
+pub struct ReadingPoints {
+    stations: HashMap<SiteId, Station>,
+    sections: HashMap<SiteId, Section>,
+}
+
+impl ReadingPoints {
+    pub fn new(config: &Config) -> ReadingPoints {
+        ReadingPoints {
+            stations: config
+                .stations
+                .iter()
+                .map(|s| (s.code.clone(), s.clone()))
+                .collect(),
+            sections: config
+                .sections
+                .iter()
+                .map(|s| (s.id.clone(), s.clone()))
+                .collect(),
+        }
+    }
+
+    /// One point per (site, time). A parameter delivered twice in one batch keeps its
+    /// last value (the store upserts the same way).
+    pub fn points(&self, readings: &[Reading]) -> Vec<Point> {
+        let mut groups: BTreeMap<(&SiteId, DateTime<Utc>), BTreeMap<Parameter, Reading>> =
+            BTreeMap::new();
+        for r in readings {
+            groups
+                .entry((&r.site, r.time))
+                .or_default()
+                .insert(r.parameter, r.clone());
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for ((site, time), params) in groups {
+            let rs: Vec<Reading> = params.into_values().collect();
+            let point = if let Some(st) = self.stations.get(site) {
+                schema::air_hourly(st, time, &rs)
+            } else if let Some(sec) = self.sections.get(site) {
+                schema::water_reading(sec, time, &rs)
+            } else {
+                continue; // validation only lets known sites through
+            };
+            match point {
+                Ok(p) => out.push(p),
+                Err(e) => tracing::warn!(site = %site, "reading not published: {e}"),
+            }
+        }
+        out
+    }
+
+    /// The commit hook for [`crate::ingest::spawn_writer`]; pokes `wake` so the
+    /// publisher sends at once.
+    pub fn into_hook(self, wake: Option<Arc<Notify>>) -> CommitHook {
+        Box::new(move |tx: &Transaction<'_>, readings: &[Reading]| {
+            if readings.is_empty() {
+                return Ok(());
+            }
+            let points = self.points(readings);
+            let outcome = outbox::enqueue(tx, &points)?;
+            if outcome.dropped > 0 {
+                tracing::error!(
+                    dropped = outcome.dropped,
+                    "outbox full: points refused (data is kept in the store)"
+                );
+            }
+            if let Some(w) = &wake {
+                w.notify_one();
+            }
+            Ok(())
+        })
+    }
+}
