@@ -265,7 +265,12 @@ fn district_ratios_against_targets() {
 #[test]
 fn empty_input_gives_no_rows() {
     let sections = vec![section("R1", WaterBody::River, WaterClass::III, false)];
-    let readings = vec![r("R1", "2026-02-04T08:00:00+08:00", P::WaterTemperature, 12.0)];
+    let readings = vec![r(
+        "R1",
+        "2026-02-04T08:00:00+08:00",
+        P::WaterTemperature,
+        12.0,
+    )];
     let (input, skips) =
         WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((input.len(), skips.not_classable), (0, 1));
