@@ -55,6 +55,9 @@ pub struct General {
     pub state_dir: Option<PathBuf>,
     /// Where the feed files are; relative to the config directory.
     pub pipelines_dir: Option<PathBuf>,
+    /// How often the judge recomputes the days that new or late readings touched.
+    #[serde(with = "humantime_serde")]
+    pub judge_interval: std::time::Duration,
 }
 
 impl Default for General {
@@ -65,6 +68,7 @@ impl Default for General {
             district: "余杭区".into(),
             state_dir: None,
             pipelines_dir: None,
+            judge_interval: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -55,8 +55,8 @@ pub enum Sink {
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
     pub sink: Sink,
-    /// How often the judge recomputes dirty days.
-    pub judge_every: Duration,
+    /// How often the judge recomputes dirty days (default: `general.judge_interval`).
+    pub judge_every: Option<Duration>,
     /// Serve /metrics etc. on `[http] listen`.
     pub serve: bool,
     /// Where the config came from (for SIGHUP reloads).
@@ -69,7 +69,7 @@ impl Default for DaemonOptions {
     fn default() -> Self {
         DaemonOptions {
             sink: Sink::Influx,
-            judge_every: Duration::from_secs(60),
+            judge_every: None,
             serve: true,
             config_dir: None,
             ingest_metrics: None,
@@ -386,7 +386,8 @@ pub async fn run(
         alerts.clone(),
         status.clone(),
         metrics.clone(),
-        opts.judge_every,
+        opts.judge_every
+            .unwrap_or(config.daemon.general.judge_interval),
         passes.clone(),
         judge_cancel.clone(),
     );
@@ -468,7 +469,7 @@ pub async fn run(
                         join_within("judge", judge_task, Duration::from_secs(5)).await;
                         sources = start_sources(&new, &tx, &ingest_metrics, &http_metrics, &health, &db, &root)?;
                         judge_cancel = root.child_token();
-                        judge_task = spawn_judge(new.clone(), db.clone(), alerts.clone(), status.clone(), metrics.clone(), opts.judge_every, passes.clone(), judge_cancel.clone());
+                        judge_task = spawn_judge(new.clone(), db.clone(), alerts.clone(), status.clone(), metrics.clone(), opts.judge_every.unwrap_or(new.daemon.general.judge_interval), passes.clone(), judge_cancel.clone());
                         config = new;
                         tracing::info!("configuration reloaded");
                         notifier.reloaded("configuration reloaded");

@@ -259,7 +259,7 @@ pub async fn run(days: u32, out: &Path, influx: Option<String>) -> anyhow::Resul
         } else {
             Sink::File(lp.clone())
         },
-        judge_every: Duration::from_millis(300),
+        judge_every: Some(Duration::from_millis(300)),
         serve: false,
         config_dir: Some(config_dir.clone()),
         ingest_metrics: Some(metrics.clone()),
