@@ -146,3 +146,58 @@ fn backfill_stores_dead_letters_and_resumes() {
     assert_eq!(store.count_readings().unwrap(), 482);
     assert_eq!(store.count_dead_letters().unwrap(), 2);
 }
+
+#[test]
+fn csv_backfill_validates_dead_letters_by_line_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, state) = (tmp.path().join("config"), tmp.path().join("state"));
+    copy_config(&config, &state);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        repo.join("pipelines/history-csv.toml"),
+        config.join("pipelines/history-csv.toml"),
+    )
+    .unwrap();
+    let csv = tmp.path().join("history.csv");
+    let mut text = String::from("station,time,parameter,value,flag\n");
+    for h in 0..300 {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-09-01T00:00:00+08:00").unwrap()
+            + chrono::Duration::hours(h);
+        text.push_str(&format!(
+            "1223A,{},PM2.5,{},N\n",
+            t.to_rfc3339(),
+            20 + h % 7
+        ));
+    }
+    text.push_str("1223A,not-a-time,PM2.5,30,N\n"); // line 302: bad time
+    text.push_str("9999Z,2026-09-01T00:00:00+08:00,PM2.5,30,N\n"); // line 303: unknown site
+    text.push_str("YH-01,2026-09-01T00:00:00+08:00,NH3-N,0.4,N\n"); // line 304: water section ok
+    std::fs::write(&csv, &text).unwrap();
+    let path = csv.to_str().unwrap();
+    let out = envwatch(&config, &["--pipeline", "history-csv", "--from", path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("301 readings, 2 dead letters"), "{stderr}");
+    let store = Store::open(&state.join("envwatch.db"), chrono_tz::Asia::Shanghai).unwrap();
+    assert_eq!(store.count_readings().unwrap(), 301);
+    let letters = store.dead_letters(10).unwrap();
+    assert!(
+        letters
+            .iter()
+            .any(|d| d.origin.ends_with(":302") && d.reason.contains("field time")),
+        "{letters:#?}"
+    );
+    assert!(
+        letters
+            .iter()
+            .any(|d| d.origin.ends_with(":303") && d.reason.contains("unknown site")),
+        "{letters:#?}"
+    );
+    drop(store);
+    let again = envwatch(&config, &["--pipeline", "history-csv", "--from", path]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("0 readings, 0 dead letters"),
+        "resume re-read rows: {stderr}"
+    );
+}

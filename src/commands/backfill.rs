@@ -74,12 +74,26 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
         .sum();
     let metrics = Arc::new(IngestMetrics::default());
-    let runtime = Arc::new(PipelineRuntime::from_config(
-        &pipeline,
-        &config,
-        Arc::new(Validator::from_config(&config)),
-        metrics.clone(),
-    )?);
+    let validator = Arc::new(Validator::from_config(&config));
+    let csv = pipeline.decode.format == crate::config::pipeline::Format::Csv;
+    // CSV files are read by the offline-interface reader; other formats line by line
+    // through the pipeline's decoder.
+    let runtime = if csv {
+        None
+    } else {
+        Some(Arc::new(PipelineRuntime::from_config(
+            &pipeline,
+            &config,
+            validator.clone(),
+            metrics.clone(),
+        )?))
+    };
+    let source = Source {
+        runtime,
+        validator,
+        pipeline: pipeline.name.clone(),
+        hour_label: pipeline.decode.hour_label,
+    };
     let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
@@ -99,9 +113,9 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let totals = rt.block_on(async {
         if args.dry_run {
-            dry_run(&files, runtime, &progress).await
+            dry_run(&files, &source, &progress).await
         } else {
-            store_run(&config, &files, runtime, metrics.clone(), &progress).await
+            store_run(&config, &files, &source, metrics.clone(), &progress).await
         }
     })?;
     progress.bar.finish_and_clear();
@@ -124,10 +138,44 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a pipeline's files are read.
+struct Source {
+    runtime: Option<Arc<PipelineRuntime>>,
+    validator: Arc<Validator>,
+    pipeline: String,
+    hour_label: crate::config::HourLabel,
+}
+
+impl Source {
+    async fn file(
+        &self,
+        f: &std::path::Path,
+        start: Option<FileCursor>,
+        tx: &mpsc::Sender<Envelope>,
+        progress: &Bar,
+    ) -> anyhow::Result<file::FileTotals> {
+        match &self.runtime {
+            Some(rt) => file::backfill_lines(f, start, rt.clone(), tx, progress).await,
+            None => {
+                file::backfill_csv(
+                    f,
+                    start,
+                    &self.pipeline,
+                    self.hour_label,
+                    &self.validator,
+                    tx,
+                    progress,
+                )
+                .await
+            }
+        }
+    }
+}
+
 async fn store_run(
     config: &Arc<Config>,
     files: &[std::path::PathBuf],
-    runtime: Arc<PipelineRuntime>,
+    source: &Source,
     metrics: Arc<IngestMetrics>,
     progress: &Bar,
 ) -> anyhow::Result<file::FileTotals> {
@@ -150,7 +198,7 @@ async fn store_run(
             tracing::info!(file = %f.display(), line = c.line, "resuming after the last committed line");
         }
         let t = tokio::select! {
-            r = file::backfill_lines(f, start, runtime.clone(), &tx, progress) => r?,
+            r = source.file(f, start, &tx, progress) => r?,
             () = cancel.cancelled() => break,
         };
         sum.lines += t.lines;
@@ -168,7 +216,7 @@ async fn store_run(
 /// the reasons of what would be dead-lettered on stderr.
 async fn dry_run(
     files: &[std::path::PathBuf],
-    runtime: Arc<PipelineRuntime>,
+    source: &Source,
     progress: &Bar,
 ) -> anyhow::Result<file::FileTotals> {
     let (tx, mut rx) = mpsc::channel::<Envelope>(1024);
@@ -195,7 +243,7 @@ async fn dry_run(
     });
     let mut sum = file::FileTotals::default();
     for f in files {
-        let t = file::backfill_lines(f, None, runtime.clone(), &tx, progress).await?;
+        let t = source.file(f, None, &tx, progress).await?;
         sum.lines += t.lines;
         sum.readings += t.readings;
         sum.dead_letters += t.dead_letters;

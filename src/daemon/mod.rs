@@ -113,6 +113,9 @@ fn start_sources(
     let mut tasks = Vec::new();
     let reader = Store::open(store, config.daemon.general.timezone)?;
     for p in config.pipelines.iter().filter(|p| p.enabled) {
+        if matches!(p.source, SourceSettings::File(_)) {
+            continue; // files are loaded with `envwatch backfill`
+        }
         let rt = Arc::new(PipelineRuntime::from_config(
             p,
             config,
@@ -148,7 +151,7 @@ fn start_sources(
                     cancel.clone(),
                 )));
             }
-            SourceSettings::File(_) => {} // files are loaded with `envwatch backfill`
+            SourceSettings::File(_) => {}
         }
     }
     if !routes.is_empty() {

@@ -152,3 +152,97 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     }
     Ok(out)
 }
+
+/// Backfills a long CSV (`station,time,parameter,value[,flag]`, the offline interface):
+/// rows are parsed by [`crate::decode::csv`], validated like live readings, bad rows and
+/// rejected readings become dead letters naming the file and line. Resumes after the
+/// last committed line (`FileCursor::line`).
+pub async fn backfill_csv(
+    path: &Path,
+    start: Option<FileCursor>,
+    pipeline: &str,
+    hour_label: crate::config::HourLabel,
+    validator: &crate::validate::Validator,
+    tx: &mpsc::Sender<Envelope>,
+    progress: &dyn Progress,
+) -> anyhow::Result<FileTotals> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+        .len();
+    let csv =
+        crate::decode::csv::read_long_csv(path, hour_label).map_err(|e| anyhow::anyhow!("{e}"))?;
+    progress.bytes(size);
+    let skip = start.filter(|c| c.size <= size).map_or(0, |c| c.line);
+    let key = cursor_key(path);
+    let now = Utc::now();
+    let dead = |line: usize, reason: String| Envelope {
+        dead_letter: Some(crate::store::DeadLetter::new(
+            now,
+            pipeline,
+            format!("file:{}:{line}", path.display()),
+            reason,
+            &[],
+        )),
+        ..Envelope::default()
+    };
+    let mut totals = FileTotals {
+        resumed_from_line: skip,
+        ..FileTotals::default()
+    };
+    let mut envelopes: Vec<(usize, Envelope)> = csv
+        .errors
+        .iter()
+        .filter(|e| e.line as u64 > skip)
+        .map(|e| (e.line, dead(e.line, format!("csv: {}", e.kind))))
+        .collect();
+    let mut chunk = Vec::with_capacity(CHUNK_LINES);
+    let mut last_line = 0usize;
+    for (r, line) in csv.readings.into_iter().zip(csv.lines) {
+        if line as u64 <= skip {
+            continue;
+        }
+        match validator.check(&r, now) {
+            Ok(()) => chunk.push(r),
+            Err(rej) => envelopes.push((line, dead(line, format!("{}: {rej}", rej.kind())))),
+        }
+        last_line = line;
+        if chunk.len() >= CHUNK_LINES {
+            envelopes.push((
+                line,
+                Envelope {
+                    readings: std::mem::take(&mut chunk),
+                    ..Envelope::default()
+                },
+            ));
+        }
+    }
+    if !chunk.is_empty() {
+        envelopes.push((
+            last_line,
+            Envelope {
+                readings: chunk,
+                ..Envelope::default()
+            },
+        ));
+    }
+    envelopes.sort_by_key(|(line, _)| *line);
+    totals.lines = (csv.rows as u64).saturating_sub(skip.saturating_sub(1));
+    let n = envelopes.len();
+    for (i, (line, mut env)) in envelopes.into_iter().enumerate() {
+        totals.readings += env.readings.len() as u64;
+        totals.dead_letters += u64::from(env.dead_letter.is_some());
+        progress.readings(env.readings.len() as u64);
+        if i + 1 == n || env.readings.len() >= CHUNK_LINES {
+            let cursor = FileCursor {
+                offset: 0,
+                line: line as u64,
+                size,
+            };
+            env.cursor = Some((key.clone(), serde_json::to_string(&cursor)?));
+        }
+        tx.send(env)
+            .await
+            .map_err(|_| anyhow::anyhow!("store writer stopped"))?;
+    }
+    Ok(totals)
+}
