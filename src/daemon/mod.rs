@@ -173,16 +173,29 @@ async fn stop_sources(s: Sources) {
     }
 }
 
-fn spawn_judge(
-    config: Arc<Config>,
+/// What the judge task needs besides its config.
+#[derive(Clone)]
+struct JudgeDeps {
     db: PathBuf,
     alerts: Option<AlertEngine>,
     status: Arc<StatusBoard>,
     metrics: Arc<Metrics>,
-    every: Duration,
     passes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+fn spawn_judge(
+    config: Arc<Config>,
+    deps: JudgeDeps,
+    every: Duration,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
+    let JudgeDeps {
+        db,
+        alerts,
+        status,
+        metrics,
+        passes,
+    } = deps;
     tokio::spawn(async move {
         let mut judge = match judge::Judge::open(&db, config) {
             Ok(j) => j,
@@ -383,15 +396,18 @@ pub async fn run(
     )?;
     let passes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut judge_cancel = root.child_token();
+    let judge_deps = JudgeDeps {
+        db: db.clone(),
+        alerts: alerts.clone(),
+        status: status.clone(),
+        metrics: metrics.clone(),
+        passes: passes.clone(),
+    };
     let mut judge_task = spawn_judge(
         config.clone(),
-        db.clone(),
-        alerts.clone(),
-        status.clone(),
-        metrics.clone(),
+        judge_deps.clone(),
         opts.judge_every
             .unwrap_or(config.daemon.general.judge_interval),
-        passes.clone(),
         judge_cancel.clone(),
     );
 
@@ -472,7 +488,7 @@ pub async fn run(
                         join_within("judge", judge_task, Duration::from_secs(5)).await;
                         sources = start_sources(&new, &tx, &ingest_metrics, &http_metrics, &health, &db, &root)?;
                         judge_cancel = root.child_token();
-                        judge_task = spawn_judge(new.clone(), db.clone(), alerts.clone(), status.clone(), metrics.clone(), opts.judge_every.unwrap_or(new.daemon.general.judge_interval), passes.clone(), judge_cancel.clone());
+                        judge_task = spawn_judge(new.clone(), judge_deps.clone(), opts.judge_every.unwrap_or(new.daemon.general.judge_interval), judge_cancel.clone());
                         config = new;
                         tracing::info!("configuration reloaded");
                         notifier.reloaded("configuration reloaded");

@@ -122,7 +122,7 @@ impl Scenario {
 
     /// Water readings every 4 hours (6 a day, like automatic stations) per section.
     pub fn water(&self, sections: &[Section]) -> Vec<Reading> {
-        let mut rng = SmallRng::seed_from_u64(self.seed ^ 0x5741_5445_52);
+        let mut rng = SmallRng::seed_from_u64(self.seed ^ 0x0057_4154_4552);
         let mut out = Vec::new();
         for day in 0..self.days {
             for slot in 0..6 {

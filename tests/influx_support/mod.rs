@@ -238,10 +238,10 @@ impl Influxd {
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = http();
         loop {
-            if let Ok(r) = client.get(format!("{}/ping", self.url())).send().await {
-                if r.status().is_success() {
-                    return;
-                }
+            if let Ok(r) = client.get(format!("{}/ping", self.url())).send().await
+                && r.status().is_success()
+            {
+                return;
             }
             if Instant::now() > deadline {
                 let log = std::fs::read_to_string(self.dir.join("influxd.log")).unwrap_or_default();
