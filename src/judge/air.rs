@@ -292,7 +292,7 @@ pub struct CityDay {
 pub struct DailyResult {
     pub stations: Vec<StationDay>,
     pub cities: Vec<CityDay>,
-    /// Readings of sites not in the station list (site, count): excluded, reported.
+    /// Sites not in the station list (site, count of valid hourly values): excluded.
     pub unknown_sites: Vec<(SiteId, usize)>,
 }
 
@@ -314,9 +314,18 @@ pub fn daily_frame(
     opts: &AirOptions,
 ) -> Result<DailyResult, JudgeError> {
     let by_code: HashMap<&str, &Station> = stations.iter().map(|s| (s.code.as_str(), s)).collect();
-    let unknown_sites = stats::unknown_sites(df, &by_code)?;
-
+    let t = std::time::Instant::now();
     let raw = stats::station_day_stats(df.clone().lazy(), opts.tz, &opts.rules)?;
+    // Sites that are not configured stations, with their count of valid hourly values.
+    let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
+    for (s, _, st) in raw.iter().filter(|r| !by_code.contains_key(r.0.as_str())) {
+        let n: u32 = st.hours.iter().sum::<u32>() + st.o3_hours;
+        *unknown.entry(s.as_str()).or_default() += n as usize;
+    }
+    let unknown_sites: Vec<(SiteId, usize)> = unknown
+        .into_iter()
+        .map(|(s, n)| (SiteId::new(s), n))
+        .collect();
     let raw: Vec<(String, NaiveDate, DailyStats)> = raw
         .into_iter()
         .filter(|(s, _, _)| by_code.contains_key(s.as_str()))
@@ -359,7 +368,9 @@ pub fn daily_frame(
         }
     }
 
+    stats::timing("station days", t);
     let cities = city::city_days(df, &station_days, stations, &cities, first, last, opts)?;
+    stats::timing("city days", t);
     Ok(DailyResult {
         stations: station_days,
         cities,

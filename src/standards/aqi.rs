@@ -313,6 +313,17 @@ pub fn round_gbt8170_scaled(value: f64, decimals: u32) -> Option<i64> {
     if !value.is_finite() || value.abs() > 1e12 {
         return None;
     }
+    // Fast path: far from a half, ordinary rounding is already exact.
+    let scaled = value * 10f64.powi(decimals as i32);
+    let frac = scaled - scaled.floor();
+    if (frac - 0.5).abs() > 1e-4 {
+        let r = if frac > 0.5 {
+            scaled.floor() + 1.0
+        } else {
+            scaled.floor()
+        };
+        return Some(r as i64);
+    }
     const GUARD: u32 = 6;
     let text = format!("{:.*}", (decimals + GUARD) as usize, value.abs());
     let digits: String = text.chars().filter(|c| *c != '.').collect();

@@ -10,8 +10,7 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use super::{DailyStats, JudgeError, MEAN_POLLUTANTS};
-use crate::config::Station;
-use crate::model::{Reading, SiteId};
+use crate::model::Reading;
 use crate::standards::air_eval::{MDA8_WINDOW_STARTS, O3_WINDOW_HOURS, ValidityRules};
 use crate::standards::aqi::Pollutant;
 
@@ -59,32 +58,6 @@ pub fn readings_frame(readings: &[Reading]) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// Sites in the frame that are not configured stations, with their row counts.
-pub fn unknown_sites(
-    df: &DataFrame,
-    known: &HashMap<&str, &Station>,
-) -> Result<Vec<(SiteId, usize)>, JudgeError> {
-    let counts = df
-        .clone()
-        .lazy()
-        .group_by([col(STATION)])
-        .agg([len().alias("n")])
-        .collect()?;
-    let names = counts.column(STATION)?.str()?;
-    let n = counts.column("n")?.cast(&DataType::UInt64)?;
-    let n = n.u64()?;
-    let mut out: Vec<(SiteId, usize)> = names
-        .iter()
-        .zip(n.iter())
-        .filter_map(|(s, c)| {
-            let s = s?;
-            (!known.contains_key(s)).then(|| (SiteId::new(s), c.unwrap_or(0) as usize))
-        })
-        .collect();
-    out.sort();
-    Ok(out)
-}
-
 /// Polars time zone for chrono-tz's zone.
 pub fn polars_tz(tz: Tz) -> Result<polars::prelude::TimeZone, JudgeError> {
     polars::prelude::TimeZone::opt_try_new(Some(tz.name()))
@@ -115,33 +88,59 @@ fn pollutant_code() -> Expr {
 /// by (station, day, hour) for the 8-h windows.
 pub fn station_day_lazy(readings: LazyFrame, tz: Tz) -> Result<(LazyFrame, LazyFrame), JudgeError> {
     let ptz = polars_tz(tz)?;
-    // Local day and hour are computed once per distinct timestamp (8 760 in a year of
-    // hourly data, not one per reading) and joined back: the time-zone conversion is
-    // the expensive step.
-    let local = col(TIME).dt().convert_time_zone(ptz);
-    let times = readings
+    let ms = col(TIME).dt().timestamp(TimeUnit::Milliseconds);
+    let span = readings
         .clone()
-        .select([col(TIME)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .select([
-            col(TIME),
-            local.clone().dt().date().cast(DataType::Int32).alias("day"),
-            local.dt().hour().cast(DataType::Int32).alias("hour"),
-        ]);
-    let base = readings
-        .filter(col(FLAG).eq(lit("N")))
-        .select([
-            col(STATION),
-            pollutant_code().alias("p"),
-            col(TIME),
-            col(VALUE),
-        ])
-        .join(
-            times,
-            [col(TIME)],
-            [col(TIME)],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .select([ms.clone().min().alias("lo"), ms.clone().max().alias("hi")])
+        .collect()?;
+    let lo = span.column("lo")?.i64()?.get(0);
+    let hi = span.column("hi")?.i64()?.get(0);
+    // Local day and hour: with one UTC offset over the whole span (Asia/Shanghai, any
+    // zone without a transition in the data) plain integer arithmetic; otherwise the
+    // time-zone conversion, once per distinct timestamp, joined back.
+    let valid = readings.filter(col(FLAG).eq(lit("N")));
+    let with_day_hour = match lo.zip(hi).and_then(|(a, b)| fixed_offset_ms(tz, a, b)) {
+        Some(off) => {
+            let local = ms.clone() + lit(off);
+            let day = local.clone().floor_div(lit(86_400_000i64));
+            valid.select([
+                col(STATION),
+                pollutant_code().alias("p"),
+                day.clone().cast(DataType::Int32).alias("day"),
+                (local - day * lit(86_400_000i64))
+                    .floor_div(lit(3_600_000i64))
+                    .cast(DataType::Int32)
+                    .alias("hour"),
+                col(VALUE),
+            ])
+        }
+        None => {
+            let local = col(TIME).dt().convert_time_zone(ptz);
+            let times = valid
+                .clone()
+                .select([col(TIME)])
+                .unique(None, UniqueKeepStrategy::Any)
+                .select([
+                    col(TIME),
+                    local.clone().dt().date().cast(DataType::Int32).alias("day"),
+                    local.dt().hour().cast(DataType::Int32).alias("hour"),
+                ]);
+            valid
+                .select([
+                    col(STATION),
+                    pollutant_code().alias("p"),
+                    col(TIME),
+                    col(VALUE),
+                ])
+                .join(
+                    times,
+                    [col(TIME)],
+                    [col(TIME)],
+                    JoinArgs::new(JoinType::Inner),
+                )
+        }
+    };
+    let base = with_day_hour
         .select([col(STATION), col("p"), col("day"), col("hour"), col(VALUE)])
         .filter(col("p").is_not_null())
         // materialised once, read by both plans
@@ -176,9 +175,13 @@ pub fn station_day_stats(
     tz: Tz,
     rules: &ValidityRules,
 ) -> Result<Vec<(String, NaiveDate, DailyStats)>, JudgeError> {
+    let t = std::time::Instant::now();
     let (per_pollutant, o3_hours) = station_day_lazy(readings, tz)?;
+    timing("base", t);
     let pp_df = per_pollutant.collect()?;
+    timing("group_by", t);
     let o3_df = o3_hours.collect()?;
+    timing("o3 sort", t);
 
     let mut map: HashMap<(String, i32), DailyStats> = HashMap::new();
     {
@@ -245,6 +248,7 @@ pub fn station_day_stats(
         }
         flush(current, &mut slots);
     }
+    timing("rust windows", t);
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     Ok(map
         .into_iter()
@@ -269,4 +273,35 @@ pub fn mda8(slots: &[Option<f64>; 24], min_hours: u32) -> (Option<f64>, u32) {
         }
     }
     (best, valid)
+}
+
+/// Phase timings on stderr when `ENVWATCH_TIMING` is set (benchmark diagnostics).
+pub fn timing(what: &str, since: std::time::Instant) {
+    if std::env::var_os("ENVWATCH_TIMING").is_some() {
+        eprintln!("  {what}: {:.3} s", since.elapsed().as_secs_f64());
+    }
+}
+
+/// The zone's UTC offset in ms when it is the same at every hour from `lo` to `hi`
+/// (epoch ms), i.e. no transition inside the data.
+fn fixed_offset_ms(tz: Tz, lo: i64, hi: i64) -> Option<i64> {
+    use chrono::{Offset, TimeZone};
+    let offset_at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms).map(|t| {
+            i64::from(
+                tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            ) * 1000
+        })
+    };
+    let first = offset_at(lo)?;
+    let mut t = lo;
+    while t < hi {
+        if offset_at(t)? != first {
+            return None;
+        }
+        t += 3_600_000;
+    }
+    (offset_at(hi)? == first).then_some(first)
 }
