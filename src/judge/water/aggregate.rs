@@ -77,24 +77,32 @@ fn reading_sums(df: &DataFrame, codes: &[u32]) -> Result<DataFrame, JudgeError> 
     let x = when(item().eq(lit(u32::from(PH_CODE))))
         .then((col("value") * lit(-std::f64::consts::LN_10)).exp())
         .otherwise(col("value"));
+    // The per-item columns are computed before grouping: inside `agg`, a conditional
+    // expression is evaluated group by group (43 s for the benchmark), while plain
+    // column sums use polars' vectorised group kernels.
+    let mut cols = Vec::with_capacity(codes.len() * 2);
     let mut aggs = Vec::with_capacity(codes.len() * 2);
     for &c in codes {
-        aggs.push(
+        cols.push(
             when(item().eq(lit(c)))
                 .then(col("x"))
                 .otherwise(lit(0.0))
-                .sum()
                 .alias(sum_name(c)),
         );
-        aggs.push(
+        cols.push(
             item()
                 .eq(lit(c))
                 .cast(DataType::Float64)
-                .sum()
                 .alias(count_name(c)),
         );
+        aggs.push(col(sum_name(c)).sum());
+        aggs.push(col(count_name(c)).sum());
     }
-    let lf = df.clone().lazy().with_column(x.alias("x"));
+    let lf = df
+        .clone()
+        .lazy()
+        .with_column(x.alias("x"))
+        .with_columns(cols);
     // One integer key `section * span + (time − t_min)` groups (and sorts) much faster
     // than two key columns; fall back to two keys if it could overflow.
     let times = df.column("time")?.i64()?;
