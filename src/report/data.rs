@@ -321,7 +321,7 @@ pub fn judge(
     let items_of = |row: &water::PeriodClass| -> Vec<String> {
         row.items
             .iter()
-            .map(|i| format!("{}={}", i.parameter, i.value))
+            .map(|i| format!("{}={}", i.parameter, round3(i.value.to_f64())))
             .collect()
     };
     let mut section_days = Vec::new();
@@ -481,4 +481,11 @@ fn completeness(
         });
     }
     out
+}
+
+/// Three decimals, trailing zeros dropped (display only; classing used the full value).
+fn round3(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
 }

@@ -221,6 +221,29 @@ pub fn render(data: &ReportData, charts: &ChartSet, t: &Texts) -> String {
         let _ = writeln!(h, "<p class=\"note\">{}</p>", t.class_note_year);
     }
 
+    // Appendix: daily class of every section (the numbers behind the section chart).
+    let _ = writeln!(
+        h,
+        "<details><summary>{}</summary><table id=\"section-days\">",
+        t.chart_sections
+    );
+    for (idx, s) in data.sections.iter().enumerate() {
+        let days: Vec<String> = data
+            .section_days
+            .iter()
+            .filter(|d| d.section == idx)
+            .map(|d| format!("{}:{}", d.date, d.class.label()))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr data-days-of=\"{}\"><td>{}</td><td>{}</td></tr>",
+            esc(&s.id),
+            esc(&s.id),
+            days.join(" ")
+        );
+    }
+    h.push_str("</table></details>\n");
+
     // Stations.
     let _ = writeln!(
         h,
