@@ -46,7 +46,8 @@ fn report_numbers_match_the_offline_judges() {
                 .args(["--period", month, "--out"])
                 .arg(&rep),
         );
-        let html = std::fs::read_to_string(rep.join(format!("envwatch-report-{month}.html"))).unwrap();
+        let html =
+            std::fs::read_to_string(rep.join(format!("envwatch-report-{month}.html"))).unwrap();
         let expect = format!(
             "<td>{month}</td><td class=\"good\">{}</td><td class=\"valid\">{}</td>",
             m[good], m[valid]
@@ -66,7 +67,10 @@ fn report_numbers_match_the_offline_judges() {
         let (h, rows) = csv(&out.stdout);
         let (sec, per, class) = (col(&h, "section"), col(&h, "period"), col(&h, "class"));
         let mut checked = 0;
-        for r in rows.iter().filter(|r| &r[per] == month && !r[class].is_empty()) {
+        for r in rows
+            .iter()
+            .filter(|r| &r[per] == month && !r[class].is_empty())
+        {
             let row_start = html
                 .find(&format!("<tr data-section=\"{}\">", r[sec]))
                 .unwrap_or_else(|| panic!("no section row {}", r[sec]));
@@ -80,7 +84,8 @@ fn report_numbers_match_the_offline_judges() {
                 _ => "劣Ⅴ类",
             };
             assert!(
-                row.contains(&format!("<td class=\"class\"><span class=\"swatch\"")) && row.contains(&format!("</span>{zh}</td>")),
+                row.contains(&format!("<td class=\"class\"><span class=\"swatch\""))
+                    && row.contains(&format!("</span>{zh}</td>")),
                 "section {} month {month}: classify says {}, report row {row}",
                 r[sec],
                 r[class]
@@ -109,7 +114,10 @@ fn report_numbers_match_the_offline_judges() {
             .filter(|r| r[sec] == one && r[per].starts_with(month.as_str()) && !r[class].is_empty())
         {
             let cell = format!("{}:{}", r[per], r[class]);
-            assert!(days_row.contains(&cell), "{one}: {cell} missing in {days_row}");
+            assert!(
+                days_row.contains(&cell),
+                "{one}: {cell} missing in {days_row}"
+            );
             n += 1;
         }
         assert!(n >= 1, "no day classes of {one} in {month}");
@@ -142,7 +150,12 @@ fn report_numbers_match_the_offline_judges() {
     );
     let md = std::fs::read_to_string(md_dir.join(format!("envwatch-report-{year}.md"))).unwrap();
     assert!(md.contains(&expect), "markdown lacks {expect}");
-    for chart in ["monthly-good-days", "aqi-calendar", "pollutant-trends", "section-classes"] {
+    for chart in [
+        "monthly-good-days",
+        "aqi-calendar",
+        "pollutant-trends",
+        "section-classes",
+    ] {
         let rel = format!("envwatch-report-{year}-charts/{chart}.svg");
         assert!(md.contains(&rel), "markdown does not link {rel}");
         let svg = std::fs::read_to_string(md_dir.join(&rel)).unwrap();
@@ -178,7 +191,15 @@ fn rows_year(
 #[test]
 fn bad_period_is_a_clear_error() {
     let out = envwatch()
-        .args(["report", "--config", "config", "--period", "2026-13", "--out", "/tmp/envwatch-report-never"])
+        .args([
+            "report",
+            "--config",
+            "config",
+            "--period",
+            "2026-13",
+            "--out",
+            "/tmp/envwatch-report-never",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();

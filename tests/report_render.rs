@@ -13,7 +13,11 @@ use report_support::*;
 
 fn chromium() -> String {
     for c in ["chromium", "chromium-browser", "google-chrome"] {
-        if Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return c.to_string();
         }
     }
@@ -58,9 +62,17 @@ fn decode_png(bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
         let filter = raw[y * (stride + 1)];
         let line = &raw[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
         for x in 0..stride {
-            let a = if x >= channels { out[y * stride + x - channels] } else { 0 };
+            let a = if x >= channels {
+                out[y * stride + x - channels]
+            } else {
+                0
+            };
             let b = if y > 0 { out[(y - 1) * stride + x] } else { 0 };
-            let c = if y > 0 && x >= channels { out[(y - 1) * stride + x - channels] } else { 0 };
+            let c = if y > 0 && x >= channels {
+                out[(y - 1) * stride + x - channels]
+            } else {
+                0
+            };
             let pred = match filter {
                 0 => 0,
                 1 => a,
@@ -68,8 +80,18 @@ fn decode_png(bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
                 3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
                 4 => {
                     let p = i16::from(a) + i16::from(b) - i16::from(c);
-                    let (pa, pb, pc) = ((p - i16::from(a)).abs(), (p - i16::from(b)).abs(), (p - i16::from(c)).abs());
-                    if pa <= pb && pa <= pc { a } else if pb <= pc { b } else { c }
+                    let (pa, pb, pc) = (
+                        (p - i16::from(a)).abs(),
+                        (p - i16::from(b)).abs(),
+                        (p - i16::from(c)).abs(),
+                    );
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
                 }
                 f => panic!("bad filter {f}"),
             };
@@ -114,7 +136,9 @@ fn html_report_renders_in_chromium() {
     // The month of the demo's last day.
     let db = tmp.path().join("demo/state/envwatch.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let last: i64 = conn.query_row("SELECT max(time) FROM readings", [], |r| r.get(0)).unwrap();
+    let last: i64 = conn
+        .query_row("SELECT max(time) FROM readings", [], |r| r.get(0))
+        .unwrap();
     let month = chrono::DateTime::from_timestamp(last, 0)
         .unwrap()
         .with_timezone(&chrono_tz::Asia::Shanghai)
@@ -130,9 +154,14 @@ fn html_report_renders_in_chromium() {
     );
     let html = rep.join(format!("envwatch-report-{month}.html"));
     let text = std::fs::read_to_string(&html).unwrap();
-    assert!(!text.contains("http://") && !text.contains("https://") || !text.contains("src=\"http"),
-        "external resource in the report");
-    assert!(!text.contains("<link") && !text.contains("<script src"), "external resource in the report");
+    assert!(
+        !text.contains("http://") && !text.contains("https://") || !text.contains("src=\"http"),
+        "external resource in the report"
+    );
+    assert!(
+        !text.contains("<link") && !text.contains("<script src"),
+        "external resource in the report"
+    );
     let png = std::env::var_os("ENVWATCH_REPORT_SCREENSHOT")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| tmp.path().join("shot.png"));
@@ -152,7 +181,11 @@ fn html_report_renders_in_chromium() {
         }
     }
     let share = non_white as f64 / (w * h) as f64;
-    assert!(share > 0.03, "screenshot is nearly blank: {:.2}% non-white", share * 100.0);
+    assert!(
+        share > 0.03,
+        "screenshot is nearly blank: {:.2}% non-white",
+        share * 100.0
+    );
     assert!(
         excellent_or_good > 2000,
         "no AQI calendar cells in the screenshot ({excellent_or_good} level-colour pixels)"

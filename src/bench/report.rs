@@ -158,6 +158,16 @@ fn bench(
     let period = ReportPeriod::Year(year);
     let data = report::load(&conn, &inputs, period)?;
     let t_load = t.elapsed().as_secs_f64();
+    // Where the time goes: the store read alone.
+    let t_read = Instant::now();
+    let from = crate::publish::schema::local_midnight(first, tz).context("midnight")?;
+    let to = crate::publish::schema::local_midnight(
+        NaiveDate::from_ymd_opt(year + 1, 1, 1).context("--year")?,
+        tz,
+    )
+    .context("midnight")?;
+    let n_read = crate::store::readings::between(&conn, None, from, to)?.len();
+    let read_s = t_read.elapsed().as_secs_f64();
     let html = report::write(&data, Format::Html, Lang::Zh, &out)?;
     let t_html = t.elapsed().as_secs_f64();
     report::write(&data, Format::Markdown, Lang::En, &out)?;
@@ -166,6 +176,7 @@ fn bench(
     println!(
         "bench report: {n_stations} stations, {n_sections} sections, year {year}: {total} readings stored in {gen_s:.1} s"
     );
+    println!("  (store read alone: {n_read} readings in {read_s:.2} s)");
     println!(
         "  load + judge {t_load:.2} s; + charts + HTML {t_html:.2} s ({} KiB); + Markdown {t_all:.2} s (goal < 5 s for HTML: {})",
         size / 1024,

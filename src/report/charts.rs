@@ -126,7 +126,10 @@ fn monthly(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
                 RGBColor(230, 120, 0)
             };
             let x = i as f64;
-            Some(Rectangle::new([(x - 0.3, 0.0), (x + 0.3, r)], colour.filled()))
+            Some(Rectangle::new(
+                [(x - 0.3, 0.0), (x + 0.3, r)],
+                colour.filled(),
+            ))
         });
         chart.draw_series(bars).map_err(err)?;
         let values = labels.iter().enumerate().filter_map(|(i, l)| {
@@ -174,8 +177,12 @@ fn calendar(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
     {
         let root = SVGBackend::with_string(&mut buf, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        root.draw(&Text::new(t.chart_calendar, (10, 10), (FONT, 18).into_font()))
-            .map_err(err)?;
+        root.draw(&Text::new(
+            t.chart_calendar,
+            (10, 10),
+            (FONT, 18).into_font(),
+        ))
+        .map_err(err)?;
         let weekdays = match t.lang {
             i18n::Lang::Zh => ["一", "二", "三", "四", "五", "六", "日"],
             i18n::Lang::En => ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"],
@@ -193,8 +200,11 @@ fn calendar(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
             let y = top + row * (cell + 2);
             let (aqi, level) = days.get(&d).copied().unwrap_or((None, None));
             let colour = level.map_or(NO_DATA, level_colour);
-            root.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], colour.filled()))
-                .map_err(err)?;
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                colour.filled(),
+            ))
+            .map_err(err)?;
             if d.day() == 1 {
                 root.draw(&Text::new(
                     format!("{}", d.month()),
@@ -238,8 +248,11 @@ fn calendar(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
                 .map_err(err)?;
             lx += 30 + 12 * name.chars().count() as i32;
         }
-        root.draw(&Rectangle::new([(lx, ly), (lx + 14, ly + 14)], NO_DATA.filled()))
-            .map_err(err)?;
+        root.draw(&Rectangle::new(
+            [(lx, ly), (lx + 14, ly + 14)],
+            NO_DATA.filled(),
+        ))
+        .map_err(err)?;
         root.draw(&Text::new(t.no_data, (lx + 18, ly), (FONT, 12).into_font()))
             .map_err(err)?;
         root.present().map_err(err)?;
@@ -302,7 +315,9 @@ fn trends(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
                 .draw_series(LineSeries::new(pts, c.stroke_width(2)))
                 .map_err(err)?
                 .label(TREND_POLLUTANTS[k])
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -330,12 +345,17 @@ fn sections(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
     let height = (top + rows * (row_h + 2) + 70) as u32;
     let mut buf = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut buf, ((left + plot_w + 20) as u32, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, ((left + plot_w + 20) as u32, height))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        root.draw(&Text::new(t.chart_sections, (10, 10), (FONT, 18).into_font()))
-            .map_err(err)?;
-        let x_of = |i: i32| left + (i64::from(i) * i64::from(plot_w) / i64::from(ndays.max(1))) as i32;
+        root.draw(&Text::new(
+            t.chart_sections,
+            (10, 10),
+            (FONT, 18).into_font(),
+        ))
+        .map_err(err)?;
+        let x_of =
+            |i: i32| left + (i64::from(i) * i64::from(plot_w) / i64::from(ndays.max(1))) as i32;
         for (r, s) in data.sections.iter().enumerate() {
             let y = top + r as i32 * (row_h + 2);
             root.draw(&Text::new(
@@ -377,8 +397,11 @@ fn sections(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
         let ly = axis_y + 26;
         let mut lx = left;
         for c in WaterClass::ALL {
-            root.draw(&Rectangle::new([(lx, ly), (lx + 14, ly + 14)], class_colour(c).filled()))
-                .map_err(err)?;
+            root.draw(&Rectangle::new(
+                [(lx, ly), (lx + 14, ly + 14)],
+                class_colour(c).filled(),
+            ))
+            .map_err(err)?;
             let label = match t.lang {
                 i18n::Lang::Zh => format!("{}类", c.label_zh()),
                 i18n::Lang::En => c.label().to_string(),
@@ -387,8 +410,11 @@ fn sections(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
                 .map_err(err)?;
             lx += 70;
         }
-        root.draw(&Rectangle::new([(lx, ly), (lx + 14, ly + 14)], NO_DATA.filled()))
-            .map_err(err)?;
+        root.draw(&Rectangle::new(
+            [(lx, ly), (lx + 14, ly + 14)],
+            NO_DATA.filled(),
+        ))
+        .map_err(err)?;
         root.draw(&Text::new(t.no_data, (lx + 18, ly), (FONT, 12).into_font()))
             .map_err(err)?;
         root.present().map_err(err)?;

@@ -198,7 +198,13 @@ pub fn load(
 ) -> anyhow::Result<ReportData> {
     let tz = inputs.tz;
     let from = utc_midnight(period.first(), tz);
-    let to = utc_midnight(period.last().checked_add_days(Days::new(1)).unwrap_or(period.last()), tz);
+    let to = utc_midnight(
+        period
+            .last()
+            .checked_add_days(Days::new(1))
+            .unwrap_or(period.last()),
+        tz,
+    );
     let readings = crate::store::readings::between(conn, None, from, to)
         .with_context(|| "cannot read readings from the store")?;
     judge(&readings, inputs, period)
@@ -211,8 +217,11 @@ pub fn judge(
     period: ReportPeriod,
 ) -> anyhow::Result<ReportData> {
     let tz = inputs.tz;
-    let station_codes: HashMap<&str, &Station> =
-        inputs.stations.iter().map(|s| (s.code.as_str(), s)).collect();
+    let station_codes: HashMap<&str, &Station> = inputs
+        .stations
+        .iter()
+        .map(|s| (s.code.as_str(), s))
+        .collect();
     let section_ids: HashMap<&str, usize> = inputs
         .sections
         .iter()
@@ -281,8 +290,20 @@ pub fn judge(
                 date: j.date,
                 aqi: j.aqi().map(|a| a.0),
                 level: j.level().map(|l| l.number()),
-                primary: j.report.primary.iter().map(|i| i.pollutant().name()).collect(),
-                conc: [k.pm25_24h, k.pm10_24h, k.so2_24h, k.no2_24h, k.o3_8h_max, k.co_24h],
+                primary: j
+                    .report
+                    .primary
+                    .iter()
+                    .map(|i| i.pollutant().name())
+                    .collect(),
+                conc: [
+                    k.pm25_24h,
+                    k.pm10_24h,
+                    k.so2_24h,
+                    k.no2_24h,
+                    k.o3_8h_max,
+                    k.co_24h,
+                ],
             }
         })
         .collect();

@@ -173,7 +173,11 @@ pub fn render(data: &ReportData, charts: &ChartSet, t: &Texts) -> String {
     // Charts.
     let _ = writeln!(h, "<h2>{}</h2>", t.charts);
     for (name, svg) in charts.named() {
-        let _ = writeln!(h, "<div class=\"chart\" id=\"{name}\">{}</div>", svg_inline(svg));
+        let _ = writeln!(
+            h,
+            "<div class=\"chart\" id=\"{name}\">{}</div>",
+            svg_inline(svg)
+        );
     }
 
     // Sections.
@@ -316,7 +320,14 @@ pub fn render(data: &ReportData, charts: &ChartSet, t: &Texts) -> String {
     let _ = writeln!(
         h,
         "<h2>{}</h2><p class=\"note\">{}</p><table id=\"completeness\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t.completeness, t.completeness_note, t.kind, t.station, t.name, t.present, t.expected, t.share
+        t.completeness,
+        t.completeness_note,
+        t.kind,
+        t.station,
+        t.name,
+        t.present,
+        t.expected,
+        t.share
     );
     for c in &data.completeness {
         let _ = writeln!(

@@ -28,14 +28,24 @@ pub fn render(data: &ReportData, charts: &[(&str, String)], t: &Texts) -> String
         data.readings
     );
     let _ = writeln!(m, "## {}\n", t.headline);
-    let _ = writeln!(m, "| {} | {} | {} | {} |\n|---|---|---|---|", t.indicator, t.value, t.target, t.status);
+    let _ = writeln!(
+        m,
+        "| {} | {} | {} | {} |\n|---|---|---|---|",
+        t.indicator, t.value, t.target, t.status
+    );
     for h in headlines(data, t) {
         let status = match h.met {
             Some(true) => t.met,
             Some(false) => t.missed,
             None => "—",
         };
-        let _ = writeln!(m, "| {} | {} | {} | **{status}** |", cell(&h.name), cell(&h.value), cell(&h.target));
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | **{status}** |",
+            cell(&h.name),
+            cell(&h.value),
+            cell(&h.target)
+        );
     }
     let _ = writeln!(
         m,
@@ -43,7 +53,15 @@ pub fn render(data: &ReportData, charts: &[(&str, String)], t: &Texts) -> String
         t.city, t.month, t.good_days, t.valid_days, t.good_day_ratio
     );
     for r in &data.ratio_months {
-        let _ = writeln!(m, "| {} | {} | {} | {} | {} |", cell(&r.city), r.label, r.good_days, r.valid_days, pct(r.ratio));
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {} | {} |",
+            cell(&r.city),
+            r.label,
+            r.good_days,
+            r.valid_days,
+            pct(r.ratio)
+        );
     }
     let _ = writeln!(m, "\n## {}\n", t.charts);
     for (name, link) in charts {
@@ -62,7 +80,11 @@ pub fn render(data: &ReportData, charts: &[(&str, String)], t: &Texts) -> String
         t.target,
         t.compliant,
         t.items,
-        if year { format!(" {} |", t.months_compliant) } else { String::new() },
+        if year {
+            format!(" {} |", t.months_compliant)
+        } else {
+            String::new()
+        },
         if year { "---|" } else { "" }
     );
     for s in &data.sections {
@@ -77,7 +99,11 @@ pub fn render(data: &ReportData, charts: &[(&str, String)], t: &Texts) -> String
             class_label(t, Some(s.target)),
             yes_no(t, s.compliant),
             cell(&s.items.join("; ")),
-            if year { format!(" {}/{} |", s.compliant_months, s.months) } else { String::new() }
+            if year {
+                format!(" {}/{} |", s.compliant_months, s.months)
+            } else {
+                String::new()
+            }
         );
     }
     if year {
@@ -104,7 +130,11 @@ pub fn render(data: &ReportData, charts: &[(&str, String)], t: &Texts) -> String
     if polluted.is_empty() {
         let _ = writeln!(m, "{}", t.none);
     } else {
-        let _ = writeln!(m, "| {} | {} | AQI | {} | {} |\n|---|---|---|---|---|", t.date, t.city, t.level, t.primary);
+        let _ = writeln!(
+            m,
+            "| {} | {} | AQI | {} | {} |\n|---|---|---|---|---|",
+            t.date, t.city, t.level, t.primary
+        );
         for d in polluted {
             let _ = writeln!(
                 m,
@@ -121,15 +151,34 @@ pub fn render(data: &ReportData, charts: &[(&str, String)], t: &Texts) -> String
     if data.episodes.is_empty() {
         let _ = writeln!(m, "{}", t.none);
     } else {
-        let _ = writeln!(m, "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|", t.section, t.name, t.from, t.to, t.items);
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
+            t.section, t.name, t.from, t.to, t.items
+        );
         for e in &data.episodes {
-            let _ = writeln!(m, "| {} | {} | {} | {} | {} |", cell(&e.section), cell(&e.name), e.from, e.to, cell(&e.items.join("; ")));
+            let _ = writeln!(
+                m,
+                "| {} | {} | {} | {} | {} |",
+                cell(&e.section),
+                cell(&e.name),
+                e.from,
+                e.to,
+                cell(&e.items.join("; "))
+            );
         }
     }
     let _ = writeln!(
         m,
         "\n## {}\n\n{}\n\n| {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|",
-        t.completeness, t.completeness_note, t.kind, t.station, t.name, t.present, t.expected, t.share
+        t.completeness,
+        t.completeness_note,
+        t.kind,
+        t.station,
+        t.name,
+        t.present,
+        t.expected,
+        t.share
     );
     for c in &data.completeness {
         let _ = writeln!(

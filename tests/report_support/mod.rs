@@ -29,7 +29,14 @@ pub fn run_ok(cmd: &mut Command) -> Output {
 pub fn demo(dir: &Path, days: u32) -> PathBuf {
     run_ok(
         envwatch()
-            .args(["demo", "--log-format", "human", "--days", &days.to_string(), "--out"])
+            .args([
+                "demo",
+                "--log-format",
+                "human",
+                "--days",
+                &days.to_string(),
+                "--out",
+            ])
             .arg(dir),
     );
     dir.join("config")
@@ -38,8 +45,9 @@ pub fn demo(dir: &Path, days: u32) -> PathBuf {
 /// Writes `site,time,parameter,value,flag` (RFC 3339, +08:00) of the store's readings of
 /// the given sites; returns the number of rows.
 pub fn export_csv(db: &Path, sites: &HashSet<String>, out: &Path) -> usize {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("open store");
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open store");
     let mut stmt = conn
         .prepare("SELECT site, time, parameter, value, flag FROM readings ORDER BY site, parameter, time")
         .unwrap();
