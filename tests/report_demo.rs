@@ -84,7 +84,7 @@ fn report_numbers_match_the_offline_judges() {
                 _ => "劣Ⅴ类",
             };
             assert!(
-                row.contains(&format!("<td class=\"class\"><span class=\"swatch\""))
+                row.contains("<td class=\"class\"><span class=\"swatch\"")
                     && row.contains(&format!("</span>{zh}</td>")),
                 "section {} month {month}: classify says {}, report row {row}",
                 r[sec],
