@@ -34,6 +34,11 @@ pub const CLASS_COLOURS: [RGBColor; 6] = [
 const NO_DATA: RGBColor = RGBColor(220, 220, 220);
 const FONT: &str = "sans-serif";
 
+/// Rough width in pixels of 12 px text (CJK glyphs are about twice as wide).
+fn text_width(s: &str) -> i32 {
+    s.chars().map(|c| if c.is_ascii() { 7 } else { 13 }).sum()
+}
+
 pub fn level_colour(level: u8) -> RGBColor {
     LEVEL_COLOURS[usize::from(level.clamp(1, 6) - 1)]
 }
@@ -171,7 +176,7 @@ fn calendar(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
     let top = 50;
     let offset = first.weekday().num_days_from_monday() as i32;
     let weeks = ((last - first).num_days() as i32 + offset) / 7 + 1;
-    let width = (left + weeks * (cell + 2) + 20).max(560) as u32;
+    let width = (left + weeks * (cell + 2) + 20).max(820) as u32;
     let height = (top + 7 * (cell + 2) + 60) as u32;
     let mut buf = String::new();
     {
@@ -246,7 +251,7 @@ fn calendar(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
             let name = i18n::level_name(t, level);
             root.draw(&Text::new(name, (lx + 18, ly), (FONT, 12).into_font()))
                 .map_err(err)?;
-            lx += 30 + 12 * name.chars().count() as i32;
+            lx += 30 + text_width(name);
         }
         root.draw(&Rectangle::new(
             [(lx, ly), (lx + 14, ly + 14)],
