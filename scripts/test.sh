@@ -22,6 +22,7 @@ command -v mosquitto_pub >/dev/null || need_pkgs+=(mosquitto-clients)
 command -v influxd >/dev/null || need_pkgs+=(influxdb)
 command -v victoria-metrics >/dev/null || need_pkgs+=(victoria-metrics)
 command -v curl >/dev/null || need_pkgs+=(curl)
+command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing: ${need_pkgs[*]}"

@@ -19,6 +19,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod publish;
+pub mod report;
 pub mod serve;
 pub mod shutdown;
 pub mod sources;

@@ -157,14 +157,3 @@ fn syntax_error_and_inline_secret_are_located() {
         "{stdout}"
     );
 }
-
-#[test]
-fn unimplemented_commands_fail_loudly() {
-    let out = envwatch()
-        .args(["report", "--period", "2026", "--out", "/tmp/x"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not implemented yet"), "{stderr}");
-}

@@ -3,4 +3,5 @@
 pub mod air;
 pub mod influx;
 pub mod ingest;
+pub mod report;
 pub mod water;

@@ -8,7 +8,7 @@ use anyhow::bail;
 
 use crate::cli::BenchArgs;
 
-const KNOWN: &str = "air, alerts, influx, ingest, water";
+const KNOWN: &str = "air, alerts, influx, ingest, report, water";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what.as_str() {
@@ -16,6 +16,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         "alerts" => crate::alert::bench::run(&args.args),
         "influx" => crate::bench::influx::run(&args.args),
         "ingest" => crate::bench::ingest::run(&args.args),
+        "report" => crate::bench::report::run(&args.args),
         "water" => crate::bench::water::run(&args.args),
         other => bail!("unknown benchmark \"{other}\" (known: {KNOWN})"),
     }

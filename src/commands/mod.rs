@@ -8,12 +8,11 @@ mod check_config;
 mod demo;
 mod hj212;
 mod ingest;
+mod report;
 mod run;
 mod water;
 
 use std::process::ExitCode;
-
-use anyhow::bail;
 
 use crate::cli::{AirCommand, AlertsCommand, Cli, Command, Hj212Command, WaterCommand};
 
@@ -24,7 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Backfill(args) => backfill::run(&args),
-        Command::Report(_) => not_yet("report", 11),
+        Command::Report(args) => report::run(&args),
         Command::Air(AirCommand::Daily(args)) => air::daily(&args),
         Command::Air(AirCommand::Ratio(args)) => air::ratio(&args),
         Command::Water(WaterCommand::Classify(args)) => water::classify(&args),
@@ -34,8 +33,4 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts(AlertsCommand::Test(args)) => alerts::test(&args),
         Command::Bench(args) => bench::run(&args),
     }
-}
-
-fn not_yet(what: &str, issue: u32) -> anyhow::Result<ExitCode> {
-    bail!("`envwatch {what}` is not implemented yet (tracked in issue #{issue})")
 }
