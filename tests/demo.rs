@@ -92,6 +92,13 @@ fn demo_summary_matches_the_simulated_events() {
     // plus 7 x 6 readings x (4 rivers x 6 + 2 (1 reservoir with TN) ...) water values.
     let stored = s["readings_stored"].as_u64().unwrap();
     assert!(stored >= 7 * 24 * 11 * 6, "{stored}");
+    // The demo ends with the month's quality report (self-contained HTML).
+    let report = s["report"].as_str().expect("report path in the summary");
+    let html = std::fs::read_to_string(report).expect("report file");
+    assert!(
+        html.contains("<svg") && html.contains("YH-04"),
+        "report lacks charts/sections"
+    );
     // The line-protocol sink holds daily results and targets.
     let lp = std::fs::read_to_string(tmp.path().join("envwatch.lp")).unwrap();
     for m in [

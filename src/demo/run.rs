@@ -49,6 +49,8 @@ pub struct Summary {
     pub readings_stored: u64,
     pub line_protocol: String,
     pub store: String,
+    /// The quality report of the simulated month (HTML), when it could be written.
+    pub report: Option<String>,
     pub seconds: f64,
 }
 
@@ -320,9 +322,38 @@ pub async fn run(days: u32, out: &Path, influx: Option<String>) -> anyhow::Resul
     let mut s = summarize(&config, &scenario, &db, published, &lp)?;
     s.readings_stored = crate::store::Store::open(&db, tz)?.count_readings()?;
     let _ = report;
+    // The district quality report of the last simulated day's month, from the same store.
+    s.report = match write_report(&config, &db, scenario.day(scenario.days - 1), &out) {
+        Ok(p) => Some(p.display().to_string()),
+        Err(e) => {
+            tracing::warn!("demo report not written: {e:#}");
+            None
+        }
+    };
     s.seconds = started.elapsed().as_secs_f64();
     std::fs::write(out.join("summary.json"), serde_json::to_string_pretty(&s)?)?;
     Ok(s)
+}
+
+fn write_report(
+    config: &Config,
+    db: &Path,
+    day: chrono::NaiveDate,
+    out: &Path,
+) -> anyhow::Result<PathBuf> {
+    use crate::report::{self, Format, Lang, ReportInputs, ReportPeriod};
+    let period = ReportPeriod::parse(&day.format("%Y-%m").to_string())?;
+    let conn = report::data::open_store(db)?;
+    let inputs = ReportInputs {
+        stations: &config.stations,
+        sections: &config.sections,
+        targets: config.daemon.targets.clone(),
+        tz: config.daemon.general.timezone,
+        edition: config.daemon.air.edition,
+        round_before_classing: config.daemon.water.round_before_classing,
+    };
+    let data = report::load(&conn, &inputs, period)?;
+    report::write(&data, Format::Html, Lang::Zh, &out.join("report"))
 }
 
 fn summarize(
@@ -428,6 +459,7 @@ fn summarize(
         readings_stored: 0,
         line_protocol: lp.display().to_string(),
         store: db.display().to_string(),
+        report: None,
         seconds: 0.0,
     })
 }
@@ -518,6 +550,9 @@ pub fn render(s: &Summary) -> String {
         "{} packets published, {} readings stored in {:.1} s\nstore: {}\npoints (line protocol): {}",
         s.packets_published, s.readings_stored, s.seconds, s.store, s.line_protocol
     );
+    if let Some(r) = &s.report {
+        let _ = writeln!(o, "report: {r}");
+    }
     o
 }
 
