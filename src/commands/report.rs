@@ -17,14 +17,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     })?;
     let db = config.store_path();
     let conn = report::data::open_store(&db)?;
-    let inputs = ReportInputs {
-        stations: &config.stations,
-        sections: &config.sections,
-        targets: config.daemon.targets.clone(),
-        tz: config.daemon.general.timezone,
-        edition: config.daemon.air.edition,
-        round_before_classing: config.daemon.water.round_before_classing,
-    };
+    let inputs = ReportInputs::from_config(&config);
     let data = report::load(&conn, &inputs, period)?;
     let format = match args.format {
         ReportFormat::Html => Format::Html,

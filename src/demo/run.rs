@@ -344,14 +344,7 @@ fn write_report(
     use crate::report::{self, Format, Lang, ReportInputs, ReportPeriod};
     let period = ReportPeriod::parse(&day.format("%Y-%m").to_string())?;
     let conn = report::data::open_store(db)?;
-    let inputs = ReportInputs {
-        stations: &config.stations,
-        sections: &config.sections,
-        targets: config.daemon.targets.clone(),
-        tz: config.daemon.general.timezone,
-        edition: config.daemon.air.edition,
-        round_before_classing: config.daemon.water.round_before_classing,
-    };
+    let inputs = ReportInputs::from_config(config);
     let data = report::load(&conn, &inputs, period)?;
     report::write(&data, Format::Html, Lang::Zh, &out.join("report"))
 }

@@ -30,6 +30,20 @@ pub struct ReportInputs<'a> {
     pub round_before_classing: bool,
 }
 
+impl<'a> ReportInputs<'a> {
+    /// Everything from a loaded config (stations, sections, targets, zone, rules).
+    pub fn from_config(config: &'a crate::config::Config) -> ReportInputs<'a> {
+        ReportInputs {
+            stations: &config.stations,
+            sections: &config.sections,
+            targets: config.daemon.targets.clone(),
+            tz: config.daemon.general.timezone,
+            edition: config.daemon.air.edition,
+            round_before_classing: config.daemon.water.round_before_classing,
+        }
+    }
+}
+
 /// Good days / valid days of one city in one month or the whole period.
 #[derive(Debug, Clone)]
 pub struct RatioFigure {
