@@ -69,7 +69,7 @@ fn classify_per_reading_reports_bad_lines_and_writes_csv() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("input.csv:7: field `parameter`: unknown parameter \"FOO\""),
+        stderr.contains("input.csv:7: field parameter: unknown parameter \"FOO\""),
         "{stderr}"
     );
     let lines: Vec<&str> = csv.lines().collect();

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{Duration, NaiveDate};
 
+use super::{Rng, arg_usize};
 use crate::config::daemon::Targets;
 use crate::config::{load_sections, load_stations};
 use crate::model::{DataFlag, Reading, SiteId};
@@ -16,29 +17,6 @@ use crate::report::{self, Format, Lang, ReportInputs, ReportPeriod};
 use crate::standards::aqi::EditionChoice;
 use crate::standards::parameter::Parameter as P;
 use crate::store::{Batch, Store};
-
-fn arg_usize(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .with_context(|| format!("{name} needs a value"))?
-            .parse()
-            .with_context(|| format!("{name} must be a whole number")),
-        None => Ok(default),
-    }
-}
-
-/// xorshift64*: reproducible values.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let n_stations = arg_usize(args, "--stations", 10)?;

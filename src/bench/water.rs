@@ -4,35 +4,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
-
-/// `--name N` from the extra arguments, or the default.
-fn arg_usize(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .with_context(|| format!("{name} needs a value"))?
-            .parse()
-            .with_context(|| format!("{name} must be a whole number")),
-        None => Ok(default),
-    }
-}
-
-/// xorshift64*: reproducible values without a dependency on a particular RNG crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next_f64()
-    }
-}
+use super::{Rng, arg_usize};
 
 /// Water: N sections × R readings/day × D days × 8 parameters (the automatic stations'
 /// WT, pH, DO, CODMn, NH3-N, TP, TN, conductivity), classed per reading, day and month.
