@@ -64,8 +64,6 @@ impl Default for AirOptions {
 pub enum JudgeError {
     #[error("polars: {0}")]
     Polars(#[from] PolarsError),
-    #[error("unknown time zone \"{0}\"")]
-    TimeZone(String),
 }
 
 /// Why a day (or one of its statistics) is not valid. Never silently dropped: every
@@ -315,7 +313,7 @@ pub fn daily_frame(
 ) -> Result<DailyResult, JudgeError> {
     let by_code: HashMap<&str, &Station> = stations.iter().map(|s| (s.code.as_str(), s)).collect();
     let t = std::time::Instant::now();
-    let raw = stats::station_day_stats(df.clone().lazy(), opts.tz, &opts.rules)?;
+    let raw = stats::station_day_stats(df, opts.tz, &opts.rules)?;
     // Sites that are not configured stations, with their count of valid hourly values.
     let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
     for (s, _, st) in raw.iter().filter(|r| !by_code.contains_key(r.0.as_str())) {
@@ -368,9 +366,9 @@ pub fn daily_frame(
         }
     }
 
-    stats::timing("station days", t);
+    crate::judge::timing("station days", t);
     let cities = city::city_days(df, &station_days, stations, &cities, first, last, opts)?;
-    stats::timing("city days", t);
+    crate::judge::timing("city days", t);
     Ok(DailyResult {
         stations: station_days,
         cities,

@@ -147,8 +147,9 @@ fn from_hourly(
             col(TIME),
             col(VALUE),
             lit("N").alias(FLAG),
-        ]);
-    let stats = station_day_stats(city_hours, opts.tz, &opts.rules)?;
+        ])
+        .collect()?;
+    let stats = station_day_stats(&city_hours, opts.tz, &opts.rules)?;
     let mut found: HashMap<(String, NaiveDate), DailyStats> =
         stats.into_iter().map(|(c, d, s)| ((c, d), s)).collect();
     let mut out = Vec::new();

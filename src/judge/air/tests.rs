@@ -172,6 +172,45 @@ fn hour_starting_at_local_midnight_belongs_to_that_day() {
 }
 
 #[test]
+fn local_days_follow_a_daylight_saving_change() {
+    // Europe/Berlin starts summer time on 2026-03-29 at 01:00 UTC (02:00 -> 03:00 local):
+    // that local day has 23 hours, 2026-03-28T23:00Z … 2026-03-29T21:00Z. 22:00Z is
+    // 00:00 local on the 30th.
+    let stations = [station("A", "X", false)];
+    let start = chrono::Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap();
+    let r: Vec<Reading> = (0..24)
+        .map(|h| Reading {
+            site: SiteId::new("A"),
+            parameter: Parameter::Pm25,
+            time: start + chrono::Duration::hours(h),
+            value: if h < 23 { 10.0 } else { 50.0 },
+            flag: DataFlag::N,
+        })
+        .collect();
+    let berlin = AirOptions {
+        tz: chrono_tz::Europe::Berlin,
+        ..AirOptions::default()
+    };
+    let res = daily(&r, &stations, &berlin).unwrap();
+    let pm25 = MEAN_POLLUTANTS
+        .iter()
+        .position(|p| *p == Pollutant::Pm25)
+        .unwrap();
+    let got: Vec<_> = res
+        .stations
+        .iter()
+        .map(|s| (s.judgement.date, s.stats.hours[pm25], s.stats.mean[pm25]))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (d(2026, 3, 29), 23, Some(10.0)),
+            (d(2026, 3, 30), 1, Some(50.0))
+        ]
+    );
+}
+
+#[test]
 fn city_mean_excludes_control_stations_and_indexes_the_mean() {
     let stations = [
         station("A", "X", false),
