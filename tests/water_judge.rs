@@ -282,3 +282,46 @@ fn empty_input_gives_no_rows() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(a.rows.is_empty() && b.rows.is_empty() && c.rows.is_empty());
 }
+
+#[test]
+fn readings_in_any_order_give_the_same_classes() {
+    // Two sections, readings shuffled across sections and times (the judge sorts).
+    // R1: NH3-N 0.9 (III) at 08:00, 1.2 (IV) at 20:00 → day mean 1.05 → IV.
+    // R2: NH3-N 2.5 (> 2.0, 劣V) at 08:00 with DO 7.5 (I); TP 0.15 (III) at 12:00.
+    let sections = vec![
+        section("R1", WaterBody::River, WaterClass::III, false),
+        section("R2", WaterBody::River, WaterClass::III, false),
+    ];
+    let readings = vec![
+        r("R2", "2026-02-04T12:00:00+08:00", P::Tp, 0.15),
+        r("R1", "2026-02-04T20:00:00+08:00", P::Nh3N, 1.2),
+        r("R2", "2026-02-04T08:00:00+08:00", P::Nh3N, 2.5),
+        r("R1", "2026-02-04T08:00:00+08:00", P::Nh3N, 0.9),
+        r("R2", "2026-02-04T08:00:00+08:00", P::Do, 7.5),
+    ];
+    let (input, _) =
+        WaterInput::from_readings(sections, &readings).unwrap_or_else(|e| panic!("{e}"));
+    let [reading, day] = classify(
+        &input,
+        [Period::Reading, Period::Day],
+        &JudgeOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    use WaterClass::*;
+    let got: Vec<_> = reading
+        .rows
+        .iter()
+        .map(|r| (reading.section(r).id.as_str(), r.start, r.class, r.readings))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("R1", t("2026-02-04T08:00:00+08:00"), Some(III), 1),
+            ("R1", t("2026-02-04T20:00:00+08:00"), Some(IV), 1),
+            ("R2", t("2026-02-04T08:00:00+08:00"), Some(InferiorV), 2),
+            ("R2", t("2026-02-04T12:00:00+08:00"), Some(III), 1),
+        ]
+    );
+    let days: Vec<_> = day.rows.iter().map(|r| (r.class, r.readings)).collect();
+    assert_eq!(days, vec![(Some(IV), 2), (Some(InferiorV), 3)]);
+}

@@ -129,13 +129,27 @@ impl WaterInput {
         if let Some(&bad) = section.iter().find(|&&s| s as usize >= sections.len()) {
             return Err(JudgeError::SectionIndex(bad, sections.len()));
         }
-        let codes: Vec<u32> = parameter
-            .iter()
-            .map(|p| item_code(*p).map_or(u32::MAX, u32::from))
-            .collect();
-        let keep_all = !codes.contains(&u32::MAX);
+        // Keep classable items only, compacting the columns in place (no second copy of
+        // a year of readings).
+        let (mut section, mut time_ms, mut value) = (section, time_ms, value);
+        let mut codes: Vec<u32> = Vec::with_capacity(n);
+        // Item codes by the parameter's discriminant, looked up once per parameter.
+        let table: Vec<Option<u8>> = Parameter::ALL.iter().map(|p| item_code(*p)).collect();
+        let mut kept = 0;
+        for i in 0..n {
+            if let Some(code) = table.get(parameter[i] as usize).copied().flatten() {
+                section[kept] = section[i];
+                time_ms[kept] = time_ms[i];
+                value[kept] = value[i];
+                codes.push(u32::from(code));
+                kept += 1;
+            }
+        }
+        section.truncate(kept);
+        time_ms.truncate(kept);
+        value.truncate(kept);
         let df = DataFrame::new(
-            n,
+            kept,
             vec![
                 UInt32Chunked::from_vec("section".into(), section).into_column(),
                 Int64Chunked::from_vec("time".into(), time_ms).into_column(),
@@ -143,11 +157,6 @@ impl WaterInput {
                 Float64Chunked::from_vec("value".into(), value).into_column(),
             ],
         )?;
-        let df = if keep_all {
-            df
-        } else {
-            df.lazy().filter(col("item").neq(lit(u32::MAX))).collect()?
-        };
         Ok(WaterInput {
             sections: sections.into(),
             df,
