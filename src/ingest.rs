@@ -43,6 +43,10 @@ pub type OnCommit = Box<dyn FnOnce() + Send>;
 pub type CommitHook =
     Box<dyn FnMut(&Transaction<'_>, &[Reading]) -> anyhow::Result<()> + Send + 'static>;
 
+/// Runs after every successful commit with the batch's readings (the daemon wakes the
+/// judge here: after, not inside, the transaction, so the judge sees what woke it).
+pub type AfterCommit = Box<dyn FnMut(&[Reading]) + Send + 'static>;
+
 /// What one message becomes.
 #[derive(Default)]
 pub struct Envelope {
@@ -234,6 +238,7 @@ pub fn spawn_writer(
     mut store: Store,
     settings: &StoreSettings,
     mut hook: Option<CommitHook>,
+    mut after_commit: Option<AfterCommit>,
     metrics: Arc<IngestMetrics>,
     cancel: CancellationToken,
 ) -> (mpsc::Sender<Envelope>, std::thread::JoinHandle<Store>) {
@@ -259,6 +264,9 @@ pub fn spawn_writer(
                 if commit_with_retry(&mut store, &batch, &mut hook, &metrics, &cancel) {
                     for ack in acks.drain(..) {
                         ack();
+                    }
+                    if let Some(after) = after_commit.as_mut() {
+                        after(&batch.readings);
                     }
                 } else {
                     // Gave up at shutdown: nothing acked, the broker re-delivers.
@@ -373,6 +381,7 @@ pub async fn run(
         store,
         &config.daemon.store,
         opts.commit_hook,
+        None,
         metrics.clone(),
         writer_cancel,
     );

@@ -118,7 +118,14 @@ impl Harness {
         let store = Store::open(&self.db, tz).unwrap();
         let stored = store.cursor(&http::cursor_key(&p.name)).unwrap();
         let cancel = CancellationToken::new();
-        let (tx, writer) = spawn_writer(store, &config.daemon.store, None, metrics, cancel.clone());
+        let (tx, writer) = spawn_writer(
+            store,
+            &config.daemon.store,
+            None,
+            None,
+            metrics,
+            cancel.clone(),
+        );
         let poller = HttpPoller::new(&p.name, h, "/data").unwrap();
         let task = tokio::spawn(http::run(
             poller,

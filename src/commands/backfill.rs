@@ -185,7 +185,14 @@ async fn store_run(
     let reader = Store::open(&path, tz)?;
     let cancel = CancellationToken::new();
     crate::commands::ingest::spawn_signal_handler(cancel.clone())?;
-    let (tx, writer) = spawn_writer(store, &config.daemon.store, None, metrics, cancel.clone());
+    let (tx, writer) = spawn_writer(
+        store,
+        &config.daemon.store,
+        None,
+        None,
+        metrics,
+        cancel.clone(),
+    );
     let mut sum = file::FileTotals::default();
     for f in files {
         if cancel.is_cancelled() {

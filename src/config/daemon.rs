@@ -58,6 +58,11 @@ pub struct General {
     /// How often the judge recomputes the days that new or late readings touched.
     #[serde(with = "humantime_serde")]
     pub judge_interval: std::time::Duration,
+    /// Committed water readings wake the judge at once (an inferior-V reading must alert
+    /// without waiting for `judge_interval`); passes stay at least this far apart so a
+    /// burst of readings costs one pass, not one per commit.
+    #[serde(with = "humantime_serde")]
+    pub judge_min_interval: std::time::Duration,
 }
 
 impl Default for General {
@@ -69,6 +74,7 @@ impl Default for General {
             state_dir: None,
             pipelines_dir: None,
             judge_interval: std::time::Duration::from_secs(60),
+            judge_min_interval: std::time::Duration::from_millis(500),
         }
     }
 }

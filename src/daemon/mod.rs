@@ -4,7 +4,7 @@
 //! ```text
 //! sources (MQTT, HTTP) --bounded queue--> store writer thread --commit hook--> outbox
 //!                                              | dirty days
-//!                                        judge pass (every judge_every) --> outbox, alerts, status
+//!                                        judge pass (every judge_every, and at once after water readings) --> outbox, alerts, status
 //!                                        outbox --> publisher (InfluxDB) | file sink (demo)
 //!                                        serve: /metrics /healthz /readyz /api/status
 //! ```
@@ -181,6 +181,8 @@ struct JudgeDeps {
     status: Arc<StatusBoard>,
     metrics: Arc<Metrics>,
     passes: Arc<std::sync::atomic::AtomicU64>,
+    /// Poked after commits with water readings: run a pass now, not at the next tick.
+    wake: Arc<Notify>,
 }
 
 fn spawn_judge(
@@ -195,7 +197,9 @@ fn spawn_judge(
         status,
         metrics,
         passes,
+        wake,
     } = deps;
+    let min_gap = config.daemon.general.judge_min_interval;
     tokio::spawn(async move {
         let mut judge = match judge::Judge::open(&db, config) {
             Ok(j) => j,
@@ -206,6 +210,7 @@ fn spawn_judge(
         };
         loop {
             let stop = cancel.is_cancelled();
+            let pass_started = tokio::time::Instant::now();
             let (j, a, s, m, p) = (
                 judge,
                 alerts.clone(),
@@ -265,6 +270,13 @@ fn spawn_judge(
             }
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
+                () = wake.notified() => {
+                    // A burst of commits costs one pass: keep passes `min_gap` apart.
+                    tokio::select! {
+                        () = tokio::time::sleep_until(pass_started + min_gap) => {}
+                        () = cancel.cancelled() => {}
+                    }
+                }
                 () = cancel.cancelled() => {}
             }
         }
@@ -329,10 +341,25 @@ pub async fn run(
     let ingest_metrics = opts.ingest_metrics.clone().unwrap_or_default();
     let writer_cancel = CancellationToken::new();
     let hook = hook::ReadingPoints::new(&config).into_hook(Some(wake.clone()));
+    // Water readings wake the judge once they are committed (alerts at once).
+    let judge_wake = Arc::new(Notify::new());
+    let after_commit: crate::ingest::AfterCommit = {
+        let w = judge_wake.clone();
+        Box::new(move |readings: &[crate::model::Reading]| {
+            use crate::standards::parameter::Medium;
+            if readings
+                .iter()
+                .any(|r| r.parameter.medium() == Medium::Water)
+            {
+                w.notify_one();
+            }
+        })
+    };
     let (tx, writer) = spawn_writer(
         store,
         &config.daemon.store,
         Some(hook),
+        Some(after_commit),
         ingest_metrics.clone(),
         writer_cancel.clone(),
     );
@@ -402,6 +429,7 @@ pub async fn run(
         status: status.clone(),
         metrics: metrics.clone(),
         passes: passes.clone(),
+        wake: judge_wake.clone(),
     };
     let mut judge_task = spawn_judge(
         config.clone(),
