@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::AlertsConfig;
 use super::engine::AlertEngine;
 use super::input::{ItemFinding, ObservedPeriod, WaterObservation};
+use crate::bench::daemon::percentile;
 use crate::model::SiteId;
 use crate::standards::parameter::Parameter;
 use crate::standards::water::{TargetClass, WaterClass};
@@ -57,11 +58,6 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
     Ok(out)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let a = parse(args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -79,9 +75,14 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     result
 }
 
-async fn bench(a: &Args, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
-    // Receiver: both endpoints report the arrival time of every message.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Bytes)>();
+/// A loopback receiver for the latency benchmarks: `/hook` (webhook) and `/robot/send`
+/// (DingTalk, answers `errcode 0`) report the arrival time and body of every message.
+pub(crate) async fn spawn_receiver() -> anyhow::Result<(
+    std::net::SocketAddr,
+    mpsc::UnboundedReceiver<(Instant, Bytes)>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let (tx, rx) = mpsc::unbounded_channel::<(Instant, Bytes)>();
     let tx2 = tx.clone();
     let app = Router::new()
         .route(
@@ -107,6 +108,11 @@ async fn bench(a: &Args, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((addr, rx, server))
+}
+
+async fn bench(a: &Args, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let (addr, mut rx, server) = spawn_receiver().await?;
 
     let secret_file = dir.join("secret");
     std::fs::write(&secret_file, "SECbench")?;

@@ -30,13 +30,13 @@ const CODES: [&str; 10] = [
     "a34004", "a34002", "a21026", "a21004", "a21005", "a05024", "a21002", "a21003", "a01001",
     "a01002",
 ];
-const STATIONS: usize = 20;
+pub(super) const STATIONS: usize = 20;
 
-struct Opts {
-    host: String,
-    port: u16,
-    messages: usize,
-    factors: usize,
+pub(super) struct Opts {
+    pub host: String,
+    pub port: u16,
+    pub messages: usize,
+    pub factors: usize,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Opts> {
@@ -70,7 +70,7 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
     })
 }
 
-fn mn(station: usize) -> String {
+pub(super) fn mn(station: usize) -> String {
     format!("BENCH{station:04}")
 }
 
@@ -102,7 +102,7 @@ fn packet(i: usize, factors: usize) -> String {
 }
 
 /// Publishes `n` packets at QoS 1 on a thread of its own; returns (elapsed, when done).
-fn spawn_publisher(
+pub(super) fn spawn_publisher(
     o: &Opts,
     client_id: String,
     topic_prefix: String,
@@ -153,7 +153,7 @@ fn spawn_publisher(
 }
 
 /// Raw rate: a QoS 1 subscriber that does nothing but receive (auto PUBACK).
-async fn raw_phase(o: &Opts, tag: &str) -> anyhow::Result<(Duration, Duration)> {
+pub(super) async fn raw_phase(o: &Opts, tag: &str) -> anyhow::Result<(Duration, Duration)> {
     let mut mo = MqttOptions::new(format!("bench-raw-sub-{tag}"), o.host.clone(), o.port);
     mo.set_clean_session(true)
         .set_max_packet_size(1 << 20, 1 << 20)
@@ -321,14 +321,6 @@ fn tempfile_dir(tag: &str) -> anyhow::Result<std::path::PathBuf> {
     Ok(d)
 }
 
-fn peak_rss_kib() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
-
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let o = parse(args)?;
     let tag = format!(
@@ -369,7 +361,8 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         "ratio end-to-end / raw: {:.1} %   stored readings: {}   peak RSS (whole process, incl. publisher and raw subscriber): {} MiB",
         100.0 * rate / raw_rate,
         e.readings,
-        peak_rss_kib().map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+        super::daemon::vm_hwm_kib("/proc/self/status")
+            .map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
     );
     if e.readings != n_readings as u64 {
         bail!("stored {} readings, expected {n_readings}", e.readings);

@@ -1,6 +1,9 @@
 //! Built-in benchmarks on generated data (`envwatch bench WHAT`).
 
 pub mod air;
+pub mod alert_e2e;
+pub mod daemon;
+pub mod e2e;
 pub mod influx;
 pub mod ingest;
 pub mod report;

@@ -8,12 +8,14 @@ use anyhow::bail;
 
 use crate::cli::BenchArgs;
 
-const KNOWN: &str = "air, alerts, influx, ingest, report, water";
+const KNOWN: &str = "air, alerts, alert-e2e, e2e, influx, ingest, report, water";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what.as_str() {
         "air" => crate::bench::air::run(&args.args),
         "alerts" => crate::alert::bench::run(&args.args),
+        "alert-e2e" => crate::bench::alert_e2e::run(&args.args),
+        "e2e" => crate::bench::e2e::run(&args.args),
         "influx" => crate::bench::influx::run(&args.args),
         "ingest" => crate::bench::ingest::run(&args.args),
         "report" => crate::bench::report::run(&args.args),
