@@ -81,6 +81,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let mut totals = Vec::with_capacity(runs);
     let mut last = None;
     for run in 1..=runs {
+        drop(last.take()); // one run's data at a time: peak RSS is one run's
         let (s, t, p, v) = (sec.clone(), time.clone(), param.clone(), value.clone());
         let t_judge = Instant::now();
         let input = WaterInput::from_columns(sections.clone(), s, t, &p, v)?;
