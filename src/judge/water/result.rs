@@ -88,10 +88,15 @@ impl ItemFinding {
     /// limit)`, `pH = 9.34 (outside 6–9)`, `DO = 1.5 mg/L (below the class V minimum 2)`.
     pub fn describe(&self) -> String {
         let unit = self.parameter.unit();
+        // Period means are exact to 1e-9 (2.643333333); show two decimals more than the
+        // item's evaluation precision (CODMn 2.643, NH3-N 0.2178): enough to see why a
+        // value is over a limit, without the noise.
+        let shown = crate::standards::water::decimal_places(self.parameter)
+            .map_or(self.value, |p| self.value.round_half_even(p + 2));
         let value = if unit.is_empty() {
-            format!("{} = {}", self.parameter, self.value)
+            format!("{} = {shown}", self.parameter)
         } else {
-            format!("{} = {} {unit}", self.parameter, self.value)
+            format!("{} = {shown} {unit}", self.parameter)
         };
         let detail = match (self.parameter, self.class) {
             (Parameter::Ph, WaterClass::InferiorV) => Some("outside 6–9".to_string()),
