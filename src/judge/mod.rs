@@ -8,6 +8,17 @@ pub mod water;
 /// `ENVWATCH_TIMING=1 envwatch bench water` shows where the time goes).
 pub fn timing(what: &str, since: std::time::Instant) {
     if std::env::var_os("ENVWATCH_TIMING").is_some() {
-        eprintln!("  {what}: {:.3} s", since.elapsed().as_secs_f64());
+        let rss = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .map(|l| l.trim_start_matches("VmRSS:").trim().to_string())
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "  {what}: {:.3} s (RSS {rss})",
+            since.elapsed().as_secs_f64()
+        );
     }
 }

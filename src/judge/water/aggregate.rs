@@ -314,16 +314,22 @@ fn classify_row(
                 worst = worst.max(Some(class));
             }
             ItemRole::JudgedSeparately => {
+                // Exact capacities: a Vec grown by push starts at 4 elements, and with
+                // millions of rows per reading that was most of the judge's memory.
+                separate.reserve_exact(1);
                 separate.push(finding(it.parameter, value, class, section));
             }
             ItemRole::Reference | ItemRole::NotEvaluated => {}
         }
     }
-    let setting = classed[..n_classed]
-        .iter()
-        .filter(|(_, _, c)| Some(*c) == worst)
-        .map(|&(p, v, c)| finding(p, v, c, section))
-        .collect();
+    let sets_class = |(_, _, c): &&(Parameter, Conc, WaterClass)| Some(*c) == worst;
+    let mut setting = Vec::with_capacity(classed[..n_classed].iter().filter(sets_class).count());
+    setting.extend(
+        classed[..n_classed]
+            .iter()
+            .filter(sets_class)
+            .map(|&(p, v, c)| finding(p, v, c, section)),
+    );
     PeriodClass {
         section: section_idx,
         start: chrono::DateTime::from_timestamp_millis(start_ms).unwrap_or_default(),
