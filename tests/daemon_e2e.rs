@@ -504,6 +504,29 @@ async fn a_week_through_the_daemon_into_influx_with_late_data_reload_and_stop() 
         )
         .await;
 
+    // SIGHUP with a valid config that adds a station: the new sources accept it, and its
+    // readings reach Influx like the others (the commit hook's site maps follow reloads).
+    let mut stations = std::fs::read_to_string(config.join("stations.toml")).unwrap();
+    stations.push_str(
+        "[[station]]\ncode = \"1227A\"\nname = \"1227A\"\ncity = \"杭州\"\nmn = \"E2E0000000000000AIR00004\"\n",
+    );
+    std::fs::write(config.join("stations.toml"), stations).unwrap();
+    signal(&daemon, "-HUP");
+    wait_log(&log, "configuration reloaded");
+    let t = day(6).and_hms_opt(0, 0, 0).unwrap();
+    let new_station = vec![(
+        format!("{topic}/air/1227A"),
+        packet("E2E0000000000000AIR00004", "22", t, &[("a34004", 42.0)]),
+    )];
+    publish(&mqtt, &format!("{topic}-new"), &new_station).await;
+    influx
+        .wait_for(
+            "SELECT pm2_5 FROM air_hourly WHERE \"station\" = '1227A'",
+            "reading of a station added by reload",
+            |rows| rows.len() == 1 && rows[0].1.as_f64() == Some(42.0),
+        )
+        .await;
+
     // SIGTERM: clean exit within 10 s.
     signal(&daemon, "-TERM");
     let st = wait_exit(&mut daemon, Duration::from_secs(10));

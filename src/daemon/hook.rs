@@ -3,7 +3,7 @@
 //! Influx outage (or a crash) can never lose a point that describes stored data.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
@@ -68,13 +68,20 @@ impl ReadingPoints {
     }
 
     /// The commit hook for [`crate::ingest::spawn_writer`]; pokes `wake` so the
-    /// publisher sends at once.
-    pub fn into_hook(self, wake: Option<Arc<Notify>>) -> CommitHook {
-        Box::new(move |tx: &Transaction<'_>, readings: &[Reading]| {
+    /// publisher sends at once. The maps are shared so that a SIGHUP reload can replace
+    /// them ([`ReadingPoints::replace`]): a station added by a reload is published too.
+    pub fn into_hook(self, wake: Option<Arc<Notify>>) -> (CommitHook, SharedPoints) {
+        let shared: SharedPoints = Arc::new(RwLock::new(self));
+        let maps = shared.clone();
+        let hook: CommitHook = Box::new(move |tx: &Transaction<'_>, readings: &[Reading]| {
             if readings.is_empty() {
                 return Ok(());
             }
-            let points = self.points(readings);
+            let points = match maps.read() {
+                Ok(m) => m.points(readings),
+                // A panic while replacing left the maps as they were: still usable.
+                Err(poisoned) => poisoned.into_inner().points(readings),
+            };
             let outcome = outbox::enqueue(tx, &points)?;
             if outcome.dropped > 0 {
                 tracing::error!(
@@ -86,6 +93,19 @@ impl ReadingPoints {
                 w.notify_one();
             }
             Ok(())
-        })
+        });
+        (hook, shared)
+    }
+
+    /// Swaps in the maps of a reloaded configuration.
+    pub fn replace(shared: &SharedPoints, config: &Config) {
+        let fresh = ReadingPoints::new(config);
+        match shared.write() {
+            Ok(mut m) => *m = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
     }
 }
+
+/// The commit hook's site maps, shared with the reload path.
+pub type SharedPoints = Arc<RwLock<ReadingPoints>>;

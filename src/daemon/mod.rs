@@ -340,7 +340,7 @@ pub async fn run(
     // Store writer with the outbox hook.
     let ingest_metrics = opts.ingest_metrics.clone().unwrap_or_default();
     let writer_cancel = CancellationToken::new();
-    let hook = hook::ReadingPoints::new(&config).into_hook(Some(wake.clone()));
+    let (hook, hook_maps) = hook::ReadingPoints::new(&config).into_hook(Some(wake.clone()));
     // Water readings wake the judge once they are committed (alerts at once).
     let judge_wake = Arc::new(Notify::new());
     let after_commit: crate::ingest::AfterCommit = {
@@ -512,6 +512,8 @@ pub async fn run(
                     Ok(new) => {
                         let new = Arc::new(new);
                         stop_sources(sources).await;
+                        // Before the new sources start: their sites must have maps.
+                        hook::ReadingPoints::replace(&hook_maps, &new);
                         judge_cancel.cancel();
                         join_within("judge", judge_task, Duration::from_secs(5)).await;
                         sources = start_sources(&new, &tx, &ingest_metrics, &http_metrics, &health, &db, &root)?;
