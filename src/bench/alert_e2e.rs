@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
-use super::daemon::{BenchDir, Daemon, host_port, percentile, service};
+use super::daemon::{BenchDir, Daemon, daemon_toml_head, host_port, percentile, service};
 use crate::decode::hj212::{OutFactor, OutHeader, encode_packet};
 use crate::model::DataFlag;
 
@@ -94,24 +94,18 @@ fn config_files(
             secret.display()
         ),
     };
+    let head = daemon_toml_head(
+        dir,
+        &a.judge_interval,
+        &a.host,
+        a.port,
+        &format!("envwatch-bench-alert-{tag}"),
+    );
     dir.write(
         "envwatch.toml",
         &format!(
-            r#"[general]
-city = "杭州"
-state_dir = "{state}"
-judge_interval = "{judge}"
-
-[mqtt]
-host = "{host}"
-port = {port}
-client_id = "envwatch-bench-alert-{tag}"
-
-[influx]
+            r#"{head}[influx]
 enabled = false
-
-[http]
-listen = "127.0.0.1:0"
 
 [alerts]
 enabled = true
@@ -126,11 +120,7 @@ channels = ["bench"]
 period = "reading"
 fire_after = 1
 resolve_after = 1
-"#,
-            state = dir.0.join("state").display(),
-            judge = a.judge_interval,
-            host = a.host,
-            port = a.port,
+"#
         ),
     )?;
     dir.write(
@@ -176,15 +166,8 @@ fn packet(i: usize, local: chrono::NaiveDateTime) -> String {
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let a = parse(args)?;
-    let tag = format!(
-        "{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_millis()
-    );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let tag = super::run_tag();
+    let rt = super::runtime()?;
     let dir = BenchDir::new("alert-e2e")?;
     let result = rt.block_on(async {
         let (addr, mut rx, server) = crate::alert::bench::spawn_receiver().await?;
@@ -251,13 +234,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         let _ = client.disconnect().await;
         daemon.stop()?;
         server.abort();
-        // Drop the daemon's persistent session on the broker.
-        let mut mo = MqttOptions::new(format!("envwatch-bench-alert-{tag}"), &a.host, a.port);
-        mo.set_clean_session(true);
-        let (c, mut el) = AsyncClient::new(mo, 10);
-        let _ = tokio::time::timeout(Duration::from_secs(2), el.poll()).await;
-        let _ = c.disconnect().await;
-        let _ = tokio::time::timeout(Duration::from_millis(500), el.poll()).await;
+        super::drop_mqtt_session(&a.host, a.port, &format!("envwatch-bench-alert-{tag}")).await;
         anyhow::Ok((latencies, rss))
     });
     let (mut latencies, rss) = result?;

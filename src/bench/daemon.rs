@@ -35,6 +35,34 @@ impl Drop for BenchDir {
     }
 }
 
+/// The `[general]` and `[mqtt]` part of a benchmark daemon's `envwatch.toml`; the
+/// caller appends its `[influx]`, `[http]`, `[alerts]` sections.
+pub fn daemon_toml_head(
+    dir: &BenchDir,
+    judge_interval: &str,
+    host: &str,
+    port: u16,
+    client_id: &str,
+) -> String {
+    format!(
+        r#"[general]
+city = "杭州"
+state_dir = "{state}"
+judge_interval = "{judge_interval}"
+
+[mqtt]
+host = "{host}"
+port = {port}
+client_id = "{client_id}"
+
+[http]
+listen = "127.0.0.1:0"
+
+"#,
+        state = dir.0.join("state").display(),
+    )
+}
+
 /// `HOST:PORT` of a service from an argument, else the test environment variable, else a
 /// default.
 pub fn service(arg: Option<&String>, env: &str, default: &str) -> String {

@@ -13,9 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use rumqttc::{AsyncClient, MqttOptions};
 
-use super::daemon::{BenchDir, Daemon, host_port, service};
+use super::daemon::{BenchDir, Daemon, daemon_toml_head, host_port, service};
 use super::ingest::{Opts, STATIONS, mn, raw_phase, spawn_publisher};
 
 struct Args {
@@ -66,32 +65,18 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
 }
 
 fn config_files(a: &Args, dir: &BenchDir, tag: &str, db: &str) -> anyhow::Result<()> {
+    let head = daemon_toml_head(
+        dir,
+        &a.judge_interval,
+        &a.opts.host,
+        a.opts.port,
+        &format!("envwatch-bench-e2e-{tag}"),
+    );
     dir.write(
         "envwatch.toml",
         &format!(
-            r#"[general]
-city = "杭州"
-state_dir = "{state}"
-judge_interval = "{judge}"
-
-[mqtt]
-host = "{host}"
-port = {port}
-client_id = "envwatch-bench-e2e-{tag}"
-
-[influx]
-url = "{influx}"
-api = "v1"
-database = "{db}"
-
-[http]
-listen = "127.0.0.1:0"
-"#,
-            state = dir.0.join("state").display(),
-            judge = a.judge_interval,
-            host = a.opts.host,
-            port = a.opts.port,
-            influx = a.influx,
+            "{head}[influx]\nurl = \"{}\"\napi = \"v1\"\ndatabase = \"{db}\"\n",
+            a.influx
         ),
     )?;
     let mut stations = String::new();
@@ -154,16 +139,9 @@ async fn stored_readings(http: &reqwest::Client, base: &str, db: &str) -> anyhow
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let a = parse(args)?;
     let o = &a.opts;
-    let tag = format!(
-        "{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_millis()
-    );
+    let tag = super::run_tag();
     let db = format!("envwatch_bench_{}", tag.replace('-', "_"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = super::runtime()?;
     let want = (o.messages * o.factors) as u64;
     println!(
         "bench e2e: broker {}:{}, InfluxDB {}, {} HJ 212 hour packets x {} readings from {STATIONS} stations, QoS 1, judge every {}",
@@ -216,12 +194,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let stopped = daemon.stop();
     // Leave no persistent session or database behind.
     rt.block_on(async {
-        let mut mo = MqttOptions::new(format!("envwatch-bench-e2e-{tag}"), &o.host, o.port);
-        mo.set_clean_session(true);
-        let (c, mut el) = AsyncClient::new(mo, 10);
-        let _ = tokio::time::timeout(Duration::from_secs(2), el.poll()).await;
-        let _ = c.disconnect().await;
-        let _ = tokio::time::timeout(Duration::from_millis(500), el.poll()).await;
+        super::drop_mqtt_session(&o.host, o.port, &format!("envwatch-bench-e2e-{tag}")).await;
         let _ = query(&http, &a.influx, &db, &format!("DROP DATABASE \"{db}\"")).await;
     });
     let (elapsed, stored) = outcome?;

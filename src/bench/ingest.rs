@@ -300,12 +300,7 @@ async fn e2e_phase(o: &Opts, tag: &str) -> anyhow::Result<E2e> {
     let readings = store.count_readings()?;
     drop(store);
     // Leave no persistent session behind on the broker.
-    let mut mo = MqttOptions::new(format!("envwatch-bench-{tag}"), o.host.clone(), o.port);
-    mo.set_clean_session(true);
-    let (c, mut el) = AsyncClient::new(mo, 10);
-    let _ = tokio::time::timeout(Duration::from_secs(2), el.poll()).await;
-    let _ = c.disconnect().await;
-    let _ = tokio::time::timeout(Duration::from_millis(500), el.poll()).await;
+    super::drop_mqtt_session(&o.host, o.port, &format!("envwatch-bench-{tag}")).await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(E2e {
         elapsed,
@@ -323,15 +318,8 @@ fn tempfile_dir(tag: &str) -> anyhow::Result<std::path::PathBuf> {
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let o = parse(args)?;
-    let tag = format!(
-        "{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_millis()
-    );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let tag = super::run_tag();
+    let rt = super::runtime()?;
     let n_readings = (o.messages * o.factors) as f64;
     println!(
         "bench ingest: broker {}:{}, {} HJ 212 hour packets x {} readings, QoS 1",

@@ -9,6 +9,35 @@ pub mod ingest;
 pub mod report;
 pub mod water;
 
+/// A tag unique to this benchmark run (topics, client ids, databases, temp dirs).
+pub fn run_tag() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    )
+}
+
+/// The runtime the networked benchmarks use: two workers, like the machine's two cores.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// Connects once with a clean session as `client_id`, so the broker drops the
+/// persistent session (and its queue) a benchmark's daemon left behind.
+pub async fn drop_mqtt_session(host: &str, port: u16, client_id: &str) {
+    use std::time::Duration;
+    let mut mo = rumqttc::MqttOptions::new(client_id, host, port);
+    mo.set_clean_session(true);
+    let (c, mut el) = rumqttc::AsyncClient::new(mo, 10);
+    let _ = tokio::time::timeout(Duration::from_secs(2), el.poll()).await;
+    let _ = c.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_millis(500), el.poll()).await;
+}
+
 /// `--name N` from a benchmark's extra arguments, or the default.
 pub fn arg_usize(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     use anyhow::Context;
