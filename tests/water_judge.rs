@@ -76,12 +76,15 @@ fn reading_day_and_month_classes_from_period_means() {
     let nh3 = &day.rows[0].items[0];
     assert_eq!((nh3.parameter, nh3.value), (P::Nh3N, d("1.05")));
     // (1.05 − 1.0) / 1.0 against class III, which is also the target.
-    assert!(nh3.vs_iii.is_some_and(|e| (e.multiple - 0.05).abs() < 1e-9));
     assert!(
-        nh3.vs_target
+        nh3.vs_iii()
             .is_some_and(|e| (e.multiple - 0.05).abs() < 1e-9)
     );
-    assert_eq!(nh3.vs_v, None);
+    assert!(
+        nh3.vs_target()
+            .is_some_and(|e| (e.multiple - 0.05).abs() < 1e-9)
+    );
+    assert_eq!(nh3.vs_v(), None);
     assert_eq!(day.compliant(&day.rows[0]), Some(false));
     assert_eq!(day.rows[1].class, Some(II));
     assert_eq!(day.compliant(&day.rows[1]), Some(true));
@@ -150,7 +153,7 @@ fn lake_tp_tn_and_flags() {
     assert_eq!(lake.class, Some(WaterClass::V));
     assert!(
         lake.items[0]
-            .vs_iii
+            .vs_iii()
             .is_some_and(|e| (e.multiple - 2.0).abs() < 1e-9)
     );
     // TN judged separately on the lake (2.5 > 2.0 → 劣V), never in the class.
@@ -215,7 +218,7 @@ fn transitions_carry_items_and_exceedance() {
     );
     assert!(
         worse.items[0]
-            .vs_v
+            .vs_v()
             .is_some_and(|e| (e.multiple - 0.155).abs() < 1e-9)
     );
 }

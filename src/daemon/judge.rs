@@ -504,7 +504,7 @@ impl Judge {
             let exceedance = row
                 .items
                 .iter()
-                .filter_map(|i| i.vs_iii.map(|e| e.multiple))
+                .filter_map(|i| i.vs_iii().map(|e| e.multiple))
                 .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
             points.push(schema::water_class(
                 &schema::WaterClassResult {

@@ -16,9 +16,7 @@ use super::period::{Period, period_starts};
 use super::result::{Classes, ItemFinding, JudgeOptions, PeriodClass, SectionInfo};
 use crate::judge::timing;
 use crate::standards::parameter::Parameter;
-use crate::standards::water::{
-    Conc, ItemRole, WaterClass, evaluation_value, exceedance, item_class, role,
-};
+use crate::standards::water::{Conc, ItemRole, WaterClass, evaluation_value, item_class, role};
 
 fn sum_name(code: u32) -> String {
     format!("s{code}")
@@ -258,16 +256,12 @@ fn finding(
     class: WaterClass,
     section: &SectionInfo,
 ) -> ItemFinding {
-    let body = section.waterbody;
     ItemFinding {
         parameter,
         value,
         class,
-        vs_iii: exceedance(parameter, body, value, WaterClass::III),
-        vs_target: section
-            .target
-            .and_then(|t| exceedance(parameter, body, value, t.0)),
-        vs_v: exceedance(parameter, body, value, WaterClass::V),
+        waterbody: section.waterbody,
+        target: section.target.map(|t| t.0),
     }
 }
 

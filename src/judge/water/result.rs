@@ -10,7 +10,7 @@ use super::period::Period;
 use crate::config::Section;
 use crate::model::SiteId;
 use crate::standards::parameter::Parameter;
-use crate::standards::water::{Conc, Exceedance, TargetClass, WaterBody, WaterClass};
+use crate::standards::water::{Conc, Exceedance, TargetClass, WaterBody, WaterClass, exceedance};
 
 /// What the judge needs to know about a section. Kept apart from the config type so
 /// tests and benchmarks can build sections without a sections.toml.
@@ -74,16 +74,31 @@ pub struct ItemFinding {
     /// Period mean (pH via mean H⁺), rounded when `round_before_classing`.
     pub value: Conc,
     pub class: WaterClass,
-    /// Exceedance over the class III limit (national method); `None` when not exceeded
-    /// or not defined (pH, DO).
-    pub vs_iii: Option<Exceedance>,
-    /// Exceedance over the section's target-class limit (provincial practice).
-    pub vs_target: Option<Exceedance>,
-    /// Exceedance over the class V limit: how far into 劣Ⅴ.
-    pub vs_v: Option<Exceedance>,
+    /// The section's water body (TP and TN limits differ by it) and target class: the
+    /// exceedances are computed from them on demand, which keeps a year of per-reading
+    /// findings small (16 bytes each instead of 112 with three stored exceedances).
+    pub waterbody: WaterBody,
+    pub target: Option<WaterClass>,
 }
 
 impl ItemFinding {
+    /// Exceedance over the class III limit (national method); `None` when not exceeded
+    /// or not defined (pH, DO).
+    pub fn vs_iii(&self) -> Option<Exceedance> {
+        exceedance(self.parameter, self.waterbody, self.value, WaterClass::III)
+    }
+
+    /// Exceedance over the section's target-class limit (provincial practice).
+    pub fn vs_target(&self) -> Option<Exceedance> {
+        self.target
+            .and_then(|t| exceedance(self.parameter, self.waterbody, self.value, t))
+    }
+
+    /// Exceedance over the class V limit: how far into 劣Ⅴ.
+    pub fn vs_v(&self) -> Option<Exceedance> {
+        exceedance(self.parameter, self.waterbody, self.value, WaterClass::V)
+    }
+
     /// Human wording for messages and alerts, e.g. `NH3-N = 2.31 mg/L (1.16× the class V
     /// limit)`, `pH = 9.34 (outside 6–9)`, `DO = 1.5 mg/L (below the class V minimum 2)`.
     pub fn describe(&self) -> String {
@@ -104,9 +119,9 @@ impl ItemFinding {
                 Some("below the class V minimum 2 mg/L".to_string())
             }
             _ => self
-                .vs_v
-                .or(self.vs_target)
-                .or(self.vs_iii)
+                .vs_v()
+                .or_else(|| self.vs_target())
+                .or_else(|| self.vs_iii())
                 .map(|e| format!("{}× the class {} limit", e.ratio_decimal(2), e.reference)),
         };
         match detail {
