@@ -73,7 +73,9 @@ pub enum Command {
     /// Alert state and test messages.
     #[command(subcommand)]
     Alerts(AlertsCommand),
-    /// Built-in benchmarks on generated data (air, water, ingest, influx, ...).
+    /// Built-in benchmarks (judges on generated data; ingest, Influx, alerts and the daemon
+    /// against real servers).
+    #[command(after_long_help = BENCH_USAGE)]
     Bench(BenchArgs),
     /// Run only the ingest path (MQTT pipelines -> store) until SIGTERM; for crash tests
     /// and feed debugging. Prints `ready` once subscribed.
@@ -294,11 +296,26 @@ pub struct AlertsTestArgs {
     pub rule: String,
 }
 
+/// Each benchmark's options (`envwatch bench --help`); what each measures is in README
+/// "Benchmarks" and its module doc under src/bench/.
+const BENCH_USAGE: &str = "\
+Benchmarks and their options:
+  air        [--stations 200] [--days 365] [--runs 3] [--pandas benches/air_pandas.py]
+  water      [--sections 1000] [--per-day 6] [--days 365] [--runs 3] [--breakdown]
+  report     [--stations 10] [--sections 20] [--year 2025]
+  ingest     [--broker HOST:PORT] [--messages 100000] [--factors 6]
+  influx     [--url URL] [--points 1000000] [--batch-size 5000] [--gzip] [--rounds 2] [--keep]
+  alerts     [--trials 200] [--channel dingtalk|webhook]
+  e2e        [--broker HOST:PORT] [--influx URL] [--messages 50000] [--factors 6] [--judge-interval 60s]
+  alert-e2e  [--broker HOST:PORT] [--trials 200] [--judge-interval 60s] [--max-pause 1s] [--channel webhook|dingtalk]
+The broker and InfluxDB default to $ENVWATCH_TEST_MQTT and $ENVWATCH_TEST_INFLUX, which
+scripts/with-services.sh sets: scripts/with-services.sh target/release/envwatch bench e2e";
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure: air, water, ingest, influx, backfill, report, ...
+    /// What to measure: air, alerts, alert-e2e, e2e, influx, ingest, report, water.
     pub what: String,
-    /// Extra arguments for the benchmark (see `envwatch bench WHAT --help` in docs/).
+    /// Options of that benchmark (listed below).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }

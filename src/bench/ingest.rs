@@ -1,6 +1,3 @@
-//! `envwatch bench WHAT`: built-in benchmarks (performance is measured here, never in
-//! timed unit tests).
-//!
 //! `envwatch bench ingest [--broker HOST:PORT] [--messages N] [--factors K]`: sustained
 //! end-to-end rate (HJ 212 hour packets published at QoS 1 -> decoded, validated,
 //! committed in SQLite -> PUBACK) next to the raw rate of a plain QoS 1 rumqttc subscriber
