@@ -15,6 +15,7 @@
 //! 2.31 (> 2.0 → 劣V); S2 NH3-N 0.4, TP 0.08 → II; S3 (reservoir) TP 0.02 (lake II ≤ 0.025),
 //! NH3-N 0.3 → II.
 
+mod alert_support;
 mod common;
 
 use std::path::Path;
@@ -362,10 +363,17 @@ fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
 }
 
 fn wait_log(log: &Path, needle: &str) {
+    wait_log_n(log, needle, 1);
+}
+
+/// Waits until `needle` occurs at least `n` times in the log.
+fn wait_log_n(log: &Path, needle: &str, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(log)
+    while std::fs::read_to_string(log)
         .unwrap_or_default()
-        .contains(needle)
+        .matches(needle)
+        .count()
+        < n
     {
         assert!(
             Instant::now() < deadline,
@@ -526,6 +534,39 @@ async fn a_week_through_the_daemon_into_influx_with_late_data_reload_and_stop() 
             |rows| rows.len() == 1 && rows[0].1.as_f64() == Some(42.0),
         )
         .await;
+
+    // SIGHUP that turns alerts on (a signed webhook on a loopback receiver): the reloaded
+    // rules apply at once. S1 gets NH3-N 2.5 (> 2.0, 劣V) at 13:00 on the last day: one
+    // `water_inferior_v` firing for S1 (fire_after = 1) naming NH3-N.
+    let receiver = alert_support::Receiver::start(alert_support::ReceiverConfig {
+        webhook_secret: "e2e-hook-secret".into(),
+        dingtalk_token: String::new(),
+        dingtalk_secret: String::new(),
+        fail_first: 0,
+    })
+    .await;
+    let secret = tmp.path().join("hook-secret");
+    std::fs::write(&secret, "e2e-hook-secret").unwrap();
+    let mut toml = std::fs::read_to_string(config.join("envwatch.toml")).unwrap();
+    toml.push_str(&format!(
+        "\n[alerts]\nenabled = true\n\n[alerts.channels.hook]\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"file:{}\"\n\n[alerts.rules.water_inferior_v]\nseverity = \"critical\"\nchannels = [\"hook\"]\nperiod = \"reading\"\nfire_after = 1\nresolve_after = 1\n",
+        receiver.url("/hook"),
+        secret.display()
+    ));
+    std::fs::write(config.join("envwatch.toml"), toml).unwrap();
+    signal(&daemon, "-HUP");
+    wait_log_n(&log, "configuration reloaded", 2);
+    let t = day(6).and_hms_opt(13, 0, 0).unwrap();
+    let bad = vec![(
+        format!("{topic}/water/S1"),
+        packet(SECTIONS[0].1, "21", t, &[("w21003", 2.5)]),
+    )];
+    publish(&mqtt, &format!("{topic}-bad"), &bad).await;
+    let got = receiver.wait_for(1, Duration::from_secs(30)).await;
+    let firing: Vec<_> = got.iter().filter(|m| m.json["kind"] == "firing").collect();
+    assert_eq!(firing.len(), 1, "one firing notification: {got:?}");
+    let text = firing[0].json["text"].as_str().unwrap_or_default();
+    assert!(text.contains("S1") && text.contains("NH3-N"), "{text}");
 
     // SIGTERM: clean exit within 10 s.
     signal(&daemon, "-TERM");

@@ -11,8 +11,9 @@
 //! Shutdown (SIGTERM/SIGINT): sources stop taking messages, the writer commits what is
 //! queued and acks it, a last judge pass runs, the sink drains, all within 10 s.
 //! Reload (SIGHUP): the config is loaded and checked again; if it has problems they are
-//! logged and the running config stays; otherwise the sources and the judge restart with
-//! the new one (store, outbox and publisher keep running).
+//! logged and the running config stays; otherwise the sources, the judge and the alerts
+//! restart with the new one and the commit hook gets the new site maps (store, outbox
+//! and publisher keep running).
 
 pub mod hook;
 pub mod judge;
@@ -283,6 +284,87 @@ fn spawn_judge(
     })
 }
 
+/// The alert engine of one configuration and its tasks: the notifiers, and the
+/// forwarder of `envwatch_alert` points into the outbox (so Grafana annotations survive
+/// Influx outages). Alert state lives in the store, so a new generation (SIGHUP) carries
+/// on where the old one stopped: nothing repeated, nothing forgotten.
+struct Alerts {
+    engine: Option<AlertEngine>,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Alerts {
+    fn none() -> Alerts {
+        Alerts {
+            engine: None,
+            cancel: CancellationToken::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            join_within("alerts", t, Duration::from_secs(3)).await;
+        }
+    }
+}
+
+fn start_alerts(
+    config: &Config,
+    db: &std::path::Path,
+    wake: &Arc<Notify>,
+) -> anyhow::Result<Alerts> {
+    let cancel = CancellationToken::new();
+    let mut tasks = Vec::new();
+    let engine = match config.daemon.alerts.clone() {
+        Some(cfg) if cfg.enabled => {
+            let engine = AlertEngine::open(db, cfg, config.daemon.general.timezone)?;
+            let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
+            engine.set_influx_sink(ltx);
+            let (dbp, w, stop) = (db.to_path_buf(), wake.clone(), cancel.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let line = tokio::select! {
+                        l = lrx.recv() => match l { Some(l) => l, None => break },
+                        // Stop only once nothing more is queued.
+                        () = stop.cancelled(), if lrx.is_empty() => break,
+                    };
+                    let dbp = dbp.clone();
+                    let res = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                        let mut conn = rusqlite::Connection::open(&dbp)?;
+                        conn.busy_timeout(Duration::from_secs(10))?;
+                        let t = conn
+                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                        outbox::enqueue_lines(&t, &[line])?;
+                        t.commit()?;
+                        Ok(())
+                    })
+                    .await;
+                    if let Ok(Err(e)) = res {
+                        tracing::error!("alert point not queued: {e:#}");
+                    }
+                    w.notify_one();
+                }
+            }));
+            let (e, c) = (engine.clone(), cancel.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(err) = e.run_notifiers(c).await {
+                    tracing::error!("alert notifiers stopped: {err}");
+                }
+            }));
+            Some(engine)
+        }
+        _ => None,
+    };
+    Ok(Alerts {
+        engine,
+        cancel,
+        tasks,
+    })
+}
+
 /// Runs the daemon until `shutdown` triggers. `reloads` (SIGHUP) may be `None`.
 pub async fn run(
     mut config: Arc<Config>,
@@ -364,50 +446,8 @@ pub async fn run(
         writer_cancel.clone(),
     );
 
-    // Alerts.
-    let alerts_cancel = CancellationToken::new();
-    let mut alert_tasks = Vec::new();
-    let alerts = match config.daemon.alerts.clone() {
-        Some(cfg) if cfg.enabled => {
-            let engine = AlertEngine::open(&db, cfg, tz)?;
-            let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
-            engine.set_influx_sink(ltx);
-            let (dbp, w, stop) = (db.clone(), wake.clone(), alerts_cancel.clone());
-            // envwatch_alert points into the outbox, so Grafana annotations survive outages.
-            alert_tasks.push(tokio::spawn(async move {
-                loop {
-                    let line = tokio::select! {
-                        l = lrx.recv() => match l { Some(l) => l, None => break },
-                        // Stop only once nothing more is queued.
-                        () = stop.cancelled(), if lrx.is_empty() => break,
-                    };
-                    let dbp = dbp.clone();
-                    let res = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                        let mut conn = rusqlite::Connection::open(&dbp)?;
-                        conn.busy_timeout(Duration::from_secs(10))?;
-                        let t = conn
-                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                        outbox::enqueue_lines(&t, &[line])?;
-                        t.commit()?;
-                        Ok(())
-                    })
-                    .await;
-                    if let Ok(Err(e)) = res {
-                        tracing::error!("alert point not queued: {e:#}");
-                    }
-                    w.notify_one();
-                }
-            }));
-            let (e, c) = (engine.clone(), alerts_cancel.clone());
-            alert_tasks.push(tokio::spawn(async move {
-                if let Err(err) = e.run_notifiers(c).await {
-                    tracing::error!("alert notifiers stopped: {err}");
-                }
-            }));
-            Some(engine)
-        }
-        _ => None,
-    };
+    // Alerts (one generation per config, like sources and judge).
+    let mut alerts = start_alerts(&config, &db, &wake)?;
 
     // Sources and judge (one generation per config; SIGHUP swaps them).
     let http_metrics = Arc::new(HttpMetrics::default());
@@ -423,9 +463,9 @@ pub async fn run(
     )?;
     let passes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut judge_cancel = root.child_token();
-    let judge_deps = JudgeDeps {
+    let mut judge_deps = JudgeDeps {
         db: db.clone(),
-        alerts: alerts.clone(),
+        alerts: alerts.engine.clone(),
         status: status.clone(),
         metrics: metrics.clone(),
         passes: passes.clone(),
@@ -516,6 +556,14 @@ pub async fn run(
                         hook::ReadingPoints::replace(&hook_maps, &new);
                         judge_cancel.cancel();
                         join_within("judge", judge_task, Duration::from_secs(5)).await;
+                        // New rules and channels; the state stays in the store. The old
+                        // generation stops first so no queued message is sent twice.
+                        std::mem::replace(&mut alerts, Alerts::none()).stop().await;
+                        alerts = start_alerts(&new, &db, &wake).unwrap_or_else(|e| {
+                            tracing::error!("alerts not restarted after the reload: {e:#}");
+                            Alerts::none()
+                        });
+                        judge_deps.alerts = alerts.engine.clone();
                         sources = start_sources(&new, &tx, &ingest_metrics, &http_metrics, &health, &db, &root)?;
                         judge_cancel = root.child_token();
                         judge_task = spawn_judge(new.clone(), judge_deps.clone(), opts.judge_every.unwrap_or(new.daemon.general.judge_interval), judge_cancel.clone());
@@ -539,10 +587,7 @@ pub async fn run(
     }
     judge_cancel.cancel(); // the task runs one last pass when cancelled
     join_within("judge", judge_task, Duration::from_secs(5)).await;
-    alerts_cancel.cancel();
-    for t in alert_tasks {
-        join_within("alerts", t, Duration::from_secs(3)).await;
-    }
+    alerts.stop().await;
     sink_cancel.cancel();
     join_within("sink", sink_task, Duration::from_secs(3)).await;
     if let Some(t) = serve_task {
