@@ -567,6 +567,14 @@ async fn a_week_through_the_daemon_into_influx_with_late_data_reload_and_stop() 
     assert_eq!(firing.len(), 1, "one firing notification: {got:?}");
     let text = firing[0].json["text"].as_str().unwrap_or_default();
     assert!(text.contains("S1") && text.contains("NH3-N"), "{text}");
+    // The Grafana annotation for it reaches Influx through the outbox.
+    influx
+        .wait_for(
+            "SELECT \"state\" FROM envwatch_alert WHERE \"rule\" = 'water_inferior_v' AND \"subject\" = 'S1'",
+            "envwatch_alert annotation",
+            |rows| rows.iter().any(|(_, v)| v == "firing"),
+        )
+        .await;
 
     // SIGTERM: clean exit within 10 s.
     signal(&daemon, "-TERM");

@@ -72,6 +72,9 @@ struct Inner {
     /// One wake-up per enabled channel: set when rows are queued for it.
     wake: BTreeMap<String, Arc<Notify>>,
     influx: Mutex<Option<mpsc::UnboundedSender<String>>>,
+    /// When set, `envwatch_alert` lines go into the publish outbox in the same
+    /// transaction as the alert state, and this wakes the publisher after the commit.
+    publish_wake: Mutex<Option<Arc<Notify>>>,
 }
 
 /// Opens a SQLite connection the way the engine wants it (WAL, waits for other writers).
@@ -115,6 +118,7 @@ impl AlertEngine {
                 db: Mutex::new(conn),
                 wake,
                 influx: Mutex::new(None),
+                publish_wake: Mutex::new(None),
             }),
         })
     }
@@ -127,6 +131,13 @@ impl AlertEngine {
     /// Influx publisher's outbox).
     pub fn set_influx_sink(&self, tx: mpsc::UnboundedSender<String>) {
         *lock(&self.inner.influx) = Some(tx);
+    }
+
+    /// Queue every notification's `envwatch_alert` line in the store's publish outbox,
+    /// atomically with the alert state (a crash cannot lose a Grafana annotation), and
+    /// poke `publisher` after each commit. The store must be the daemon's (outbox table).
+    pub fn set_influx_outbox(&self, publisher: Arc<Notify>) {
+        *lock(&self.inner.publish_wake) = Some(publisher);
     }
 
     fn with_db<T>(
@@ -281,6 +292,13 @@ impl AlertEngine {
                         now,
                     );
                     self.enqueue(&tx, &n, now)?;
+                    if lock(&self.inner.publish_wake).is_some() {
+                        let queued =
+                            crate::publish::outbox::enqueue_lines(&tx, &[influx::line(&n)])?;
+                        if queued.dropped > 0 {
+                            tracing::error!(id = %n.id, "outbox full: alert annotation not queued");
+                        }
+                    }
                     out.push(n);
                 }
             }
@@ -315,6 +333,11 @@ impl AlertEngine {
             if let Some(tx) = lock(&self.inner.influx).as_ref() {
                 let _ = tx.send(influx::line(n));
             }
+        }
+        if !sent.is_empty()
+            && let Some(w) = lock(&self.inner.publish_wake).as_ref()
+        {
+            w.notify_one();
         }
     }
 

@@ -284,10 +284,10 @@ fn spawn_judge(
     })
 }
 
-/// The alert engine of one configuration and its tasks: the notifiers, and the
-/// forwarder of `envwatch_alert` points into the outbox (so Grafana annotations survive
-/// Influx outages). Alert state lives in the store, so a new generation (SIGHUP) carries
-/// on where the old one stopped: nothing repeated, nothing forgotten.
+/// The alert engine of one configuration and its notifier task. `envwatch_alert` points
+/// go into the publish outbox with the alert state (Grafana annotations survive crashes
+/// and Influx outages). Alert state lives in the store, so a new generation (SIGHUP)
+/// carries on where the old one stopped: nothing repeated, nothing forgotten.
 struct Alerts {
     engine: Option<AlertEngine>,
     cancel: CancellationToken,
@@ -321,33 +321,7 @@ fn start_alerts(
     let engine = match config.daemon.alerts.clone() {
         Some(cfg) if cfg.enabled => {
             let engine = AlertEngine::open(db, cfg, config.daemon.general.timezone)?;
-            let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
-            engine.set_influx_sink(ltx);
-            let (dbp, w, stop) = (db.to_path_buf(), wake.clone(), cancel.clone());
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let line = tokio::select! {
-                        l = lrx.recv() => match l { Some(l) => l, None => break },
-                        // Stop only once nothing more is queued.
-                        () = stop.cancelled(), if lrx.is_empty() => break,
-                    };
-                    let dbp = dbp.clone();
-                    let res = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                        let mut conn = rusqlite::Connection::open(&dbp)?;
-                        conn.busy_timeout(Duration::from_secs(10))?;
-                        let t = conn
-                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                        outbox::enqueue_lines(&t, &[line])?;
-                        t.commit()?;
-                        Ok(())
-                    })
-                    .await;
-                    if let Ok(Err(e)) = res {
-                        tracing::error!("alert point not queued: {e:#}");
-                    }
-                    w.notify_one();
-                }
-            }));
+            engine.set_influx_outbox(wake.clone());
             let (e, c) = (engine.clone(), cancel.clone());
             tasks.push(tokio::spawn(async move {
                 if let Err(err) = e.run_notifiers(c).await {

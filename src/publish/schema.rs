@@ -510,35 +510,6 @@ pub fn water_target(t: &WaterTarget<'_>, tz: Tz) -> Result<Point, SchemaError> {
     Ok(b.time(midnight(M, t.period.first_day(M)?, tz)?).build()?)
 }
 
-/// An alert's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlertState {
-    Resolved,
-    Firing,
-}
-
-/// An alert state change, for Grafana annotations.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertEvent<'a> {
-    pub rule: &'a str,
-    /// What the alert is about: a station, a section, a city, `outbox`.
-    pub subject: &'a str,
-    pub state: AlertState,
-    pub message: &'a str,
-    pub time: DateTime<Utc>,
-}
-
-/// `envwatch_alert`: tags rule, subject; fields state (1 firing, 0 resolved), message.
-pub fn envwatch_alert(a: &AlertEvent<'_>) -> Result<Point, SchemaError> {
-    Ok(Point::builder(measurement::ENVWATCH_ALERT)
-        .tag("rule", a.rule)
-        .tag("subject", a.subject)
-        .integer("state", i64::from(a.state == AlertState::Firing))
-        .string("message", a.message)
-        .time(a.time)
-        .build()?)
-}
-
 /// Convenience: the local calendar day of a UTC instant.
 pub fn local_day(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
     let l = t.with_timezone(&tz);
@@ -750,24 +721,5 @@ mod tests {
             ),
             Err(SchemaError::BadMonth { .. })
         ));
-    }
-
-    #[test]
-    fn alerts_carry_state_and_message() {
-        let t = DateTime::parse_from_rfc3339("2026-10-01T08:30:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let p = envwatch_alert(&AlertEvent {
-            rule: "inferior_v",
-            subject: "YH01",
-            state: AlertState::Firing,
-            message: "YH01 劣V: NH3-N 2.25 mg/L (1.25x over III)",
-            time: t,
-        })
-        .unwrap();
-        assert_eq!(
-            p.to_line(),
-            "envwatch_alert,rule=inferior_v,subject=YH01 state=1i,message=\"YH01 劣V: NH3-N 2.25 mg/L (1.25x over III)\" 1790843400000000000"
-        );
     }
 }

@@ -6,7 +6,7 @@ use influxdb_line_protocol::LineProtocolBuilder;
 
 use crate::alert::notification::Notification;
 
-pub const MEASUREMENT: &str = "envwatch_alert";
+pub const MEASUREMENT: &str = crate::publish::schema::measurement::ENVWATCH_ALERT;
 
 /// The markdown text on one line: batches of line protocol are split at newlines by
 /// many tools (and the outbox may store line by line), so none may hide in a field.
