@@ -576,6 +576,40 @@ async fn a_week_through_the_daemon_into_influx_with_late_data_reload_and_stop() 
         )
         .await;
 
+    // SIGHUP that points [influx] at another database: the publisher is rebuilt (the
+    // outbox keeps anything queued) and new points land in the new database.
+    let influx2 = Influx {
+        base: influx.base.clone(),
+        db: format!("{}_reloaded", influx.db),
+        http: reqwest::Client::new(),
+    };
+    influx2
+        .query(&format!("CREATE DATABASE \"{}\"", influx2.db))
+        .await;
+    let toml = std::fs::read_to_string(config.join("envwatch.toml")).unwrap();
+    let from = format!("database = \"{}\"", influx.db);
+    assert!(toml.contains(&from));
+    std::fs::write(
+        config.join("envwatch.toml"),
+        toml.replace(&from, &format!("database = \"{}\"", influx2.db)),
+    )
+    .unwrap();
+    signal(&daemon, "-HUP");
+    wait_log_n(&log, "configuration reloaded", 3);
+    let t = day(6).and_hms_opt(1, 0, 0).unwrap();
+    let after = vec![(
+        format!("{topic}/air/1227A"),
+        packet("E2E0000000000000AIR00004", "22", t, &[("a34004", 43.0)]),
+    )];
+    publish(&mqtt, &format!("{topic}-after"), &after).await;
+    influx2
+        .wait_for(
+            "SELECT pm2_5 FROM air_hourly WHERE \"station\" = '1227A'",
+            "a reading after [influx] was reloaded",
+            |rows| rows.iter().any(|(_, v)| v.as_f64() == Some(43.0)),
+        )
+        .await;
+
     // SIGTERM: clean exit within 10 s.
     signal(&daemon, "-TERM");
     let st = wait_exit(&mut daemon, Duration::from_secs(10));
@@ -584,7 +618,7 @@ async fn a_week_through_the_daemon_into_influx_with_late_data_reload_and_stop() 
         "exit status {st}\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
-    influx
-        .query(&format!("DROP DATABASE \"{}\"", influx.db))
-        .await;
+    for db in [&influx, &influx2] {
+        db.query(&format!("DROP DATABASE \"{}\"", db.db)).await;
+    }
 }

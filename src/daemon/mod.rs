@@ -11,9 +11,9 @@
 //! Shutdown (SIGTERM/SIGINT): sources stop taking messages, the writer commits what is
 //! queued and acks it, a last judge pass runs, the sink drains, all within 10 s.
 //! Reload (SIGHUP): the config is loaded and checked again; if it has problems they are
-//! logged and the running config stays; otherwise the sources, the judge and the alerts
-//! restart with the new one and the commit hook gets the new site maps (store, outbox
-//! and publisher keep running).
+//! logged and the running config stays; otherwise the Influx publisher, the sources, the
+//! judge and the alerts restart with the new one and the commit hook gets the new site
+//! maps (store and outbox keep running).
 
 pub mod hook;
 pub mod judge;
@@ -339,6 +339,60 @@ fn start_alerts(
     })
 }
 
+/// What drains the outbox under one configuration.
+enum Drain {
+    Influx(Box<Publisher>),
+    /// `[influx] enabled = false`: points wait in the outbox.
+    Nothing,
+    File(PathBuf),
+}
+
+/// Builds the drain (resolving `[influx]` secrets) without starting it, so a reload can
+/// refuse bad settings while the running publisher keeps going.
+fn drain_for(sink: &Sink, config: &Config, db: &std::path::Path) -> anyhow::Result<Drain> {
+    Ok(match sink {
+        Sink::Influx => {
+            let influx = config.daemon.influx.clone().unwrap_or_default();
+            if influx.enabled {
+                Drain::Influx(Box::new(Publisher::from_settings(&influx, db)?))
+            } else {
+                tracing::warn!("[influx] enabled = false: points stay in the outbox");
+                Drain::Nothing
+            }
+        }
+        Sink::File(path) => Drain::File(path.clone()),
+    })
+}
+
+fn spawn_drain(
+    drain: Drain,
+    db: &std::path::Path,
+    wake: &Arc<Notify>,
+) -> (JoinHandle<()>, CancellationToken) {
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let task = match drain {
+        Drain::Influx(publisher) => {
+            let publisher = publisher.with_waker(wake.clone());
+            tokio::spawn(async move {
+                if let Err(e) = publisher.run(c).await {
+                    tracing::error!("Influx publisher stopped: {e}");
+                }
+            })
+        }
+        Drain::Nothing => tokio::spawn(async {}),
+        Drain::File(path) => {
+            let (db, w) = (db.to_path_buf(), wake.clone());
+            tokio::spawn(async move {
+                if let Err(e) = sink::run_file_sink(db, path, w, c).await {
+                    tracing::error!("file sink stopped: {e:#}");
+                }
+            })
+        }
+    };
+    (task, cancel)
+}
+
 /// Runs the daemon until `shutdown` triggers. `reloads` (SIGHUP) may be `None`.
 pub async fn run(
     mut config: Arc<Config>,
@@ -363,35 +417,11 @@ pub async fn run(
     health.set_store(Ok(()));
     let mut notifier = Notifier::from_env();
 
-    // Sink: the outbox is drained by the Influx publisher or into a file.
-    let sink_cancel = CancellationToken::new();
-    let wake: Arc<Notify>;
-    let sink_task: JoinHandle<()> = match &opts.sink {
-        Sink::Influx if influx.enabled => {
-            let publisher = Publisher::from_settings(&influx, &db)?;
-            wake = publisher.waker();
-            let c = sink_cancel.clone();
-            tokio::spawn(async move {
-                if let Err(e) = publisher.run(c).await {
-                    tracing::error!("Influx publisher stopped: {e}");
-                }
-            })
-        }
-        Sink::Influx => {
-            tracing::warn!("[influx] enabled = false: points stay in the outbox");
-            wake = Arc::new(Notify::new());
-            tokio::spawn(async {})
-        }
-        Sink::File(path) => {
-            wake = Arc::new(Notify::new());
-            let (db, path, w, c) = (db.clone(), path.clone(), wake.clone(), sink_cancel.clone());
-            tokio::spawn(async move {
-                if let Err(e) = sink::run_file_sink(db, path, w, c).await {
-                    tracing::error!("file sink stopped: {e:#}");
-                }
-            })
-        }
-    };
+    // Sink: the outbox is drained by the Influx publisher or into a file. Every producer
+    // (commit hook, judge, alerts) pokes `wake`; it outlives sink generations (SIGHUP).
+    let wake = Arc::new(Notify::new());
+    let (mut sink_task, mut sink_cancel) =
+        spawn_drain(drain_for(&opts.sink, &config, &db)?, &db, &wake);
 
     // Store writer with the outbox hook.
     let ingest_metrics = opts.ingest_metrics.clone().unwrap_or_default();
@@ -525,6 +555,16 @@ pub async fn run(
                     }
                     Ok(new) => {
                         let new = Arc::new(new);
+                        // [influx]: the new publisher is built first (bad settings keep the
+                        // running one), then swapped; the outbox keeps what is queued.
+                        match drain_for(&opts.sink, &new, &db) {
+                            Ok(drain) => {
+                                sink_cancel.cancel();
+                                join_within("sink", sink_task, Duration::from_secs(5)).await;
+                                (sink_task, sink_cancel) = spawn_drain(drain, &db, &wake);
+                            }
+                            Err(e) => tracing::error!("[influx] not applied, the running publisher stays: {e:#}"),
+                        }
                         stop_sources(sources).await;
                         // Before the new sources start: their sites must have maps.
                         hook::ReadingPoints::replace(&hook_maps, &new);

@@ -148,6 +148,13 @@ impl Publisher {
 
     /// Notify this after committing points to the outbox: the publisher then looks at
     /// once instead of at its next poll.
+    /// Uses `wake` (shared with the commit hook and the alerts) instead of its own, so a
+    /// publisher rebuilt on reload is woken by the same producers.
+    pub fn with_waker(mut self, wake: Arc<Notify>) -> Publisher {
+        self.wake = wake;
+        self
+    }
+
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()
     }
