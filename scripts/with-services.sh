@@ -23,6 +23,8 @@ command -v influxd >/dev/null || need_pkgs+=(influxdb)
 command -v victoria-metrics >/dev/null || need_pkgs+=(victoria-metrics)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
+# A CJK font, so the report screenshot shows its Chinese text (4.5 MB).
+[ -n "$(fc-list :lang=zh 2>/dev/null || true)" ] || need_pkgs+=(fonts-wqy-microhei)
 command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing: ${need_pkgs[*]}"
