@@ -389,8 +389,10 @@ fn sections(data: &ReportData, t: &Texts) -> anyhow::Result<String> {
             .map_err(err)?;
         }
         let axis_y = top + rows * (row_h + 2) + 4;
-        for k in 0..=4 {
-            let i = (ndays - 1) * k / 4;
+        // Every day for up to two weeks, else about 8 evenly spaced days (the old
+        // quarter points fell unevenly on short spans: 0, 1, 3, 4, 6 of 7 days).
+        let step = if ndays <= 14 { 1 } else { (ndays + 7) / 8 };
+        for i in (0..ndays).step_by(step as usize) {
             let d = first + chrono::Duration::days(i64::from(i));
             root.draw(&Text::new(
                 d.format("%m-%d").to_string(),
