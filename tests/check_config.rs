@@ -157,3 +157,22 @@ fn syntax_error_and_inline_secret_are_located() {
         "{stdout}"
     );
 }
+
+#[test]
+fn air_validity_rules_come_from_envwatch_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_config(dir.path());
+    plant(
+        &dir.path().join("envwatch.toml"),
+        "min_hours_daily_mean = 20",
+        "min_hours_daily_mean = 18",
+    );
+    let config = envwatch::config::Config::load(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    let rules = config.daemon.air.validity;
+    assert_eq!(rules.min_hours_daily_mean, 18);
+    // The others keep GB 3095 Table 4 / HJ 663 values.
+    assert_eq!(
+        (rules.min_hours_o3_8h_window, rules.min_o3_8h_windows),
+        (6, 14)
+    );
+}

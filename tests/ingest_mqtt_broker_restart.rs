@@ -106,7 +106,21 @@ fn broker_restart_during_ingest_loses_nothing() {
     let db = store_file(dir.path());
     let ingest = start_ingest(&cfg);
 
-    // 6,000 messages (2 readings each) queued fast, broker restarted while ingest drains them.
+    // 6,000 messages (2 readings each) reach the broker while ingest is frozen (SIGSTOP),
+    // so the broker holds a backlog for it (at most 1,000 in flight); the broker is then
+    // stopped with that backlog and ingest resumes against a dead broker. Freezing makes
+    // "the broker restarts while ingest still drains" certain, however fast ingest is.
+    let pid = ingest.child.id().to_string();
+    let sig = |s: &str| {
+        assert!(
+            Command::new("kill")
+                .args([s, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    sig("-STOP");
     publish_all(
         "127.0.0.1",
         port,
@@ -115,8 +129,10 @@ fn broker_restart_during_ingest_loses_nothing() {
         0,
         Duration::from_secs(60),
     );
-    let mid = count(&db, "SELECT count(*) FROM readings");
     stop_broker(broker);
+    sig("-CONT");
+    std::thread::sleep(Duration::from_millis(300));
+    let mid = count(&db, "SELECT count(*) FROM readings");
     println!("broker stopped with {mid} of 12000 readings stored");
     std::thread::sleep(Duration::from_millis(1_500));
     let broker = start_broker(bdir.path(), port);

@@ -131,6 +131,7 @@ fn bench(
         targets: Targets::default(),
         tz,
         edition: EditionChoice::Auto,
+        validity: Default::default(),
         round_before_classing: false,
     };
     let period = ReportPeriod::Year(year);

@@ -135,6 +135,10 @@ pub enum HourLabel {
 pub struct AirSettings {
     /// `auto` judges each day by the HJ 633 edition in force on that day.
     pub edition: EditionChoice,
+    /// `[air.validity]`: minimum data per statistic and the city averaging step. The
+    /// defaults are GB 3095 Table 4 / HJ 663; the keys exist for the points STANDARDS.md
+    /// marks unverified (the MDA8 window rule, the city averaging step).
+    pub validity: crate::standards::air_eval::ValidityRules,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -232,7 +232,7 @@ impl Judge {
             let opts = AirOptions {
                 tz,
                 edition: self.config.daemon.air.edition,
-                ..AirOptions::default()
+                rules: self.config.daemon.air.validity,
             };
             let res = air::daily(&readings, &self.config.stations, &opts)?;
             for sd in res.stations.iter().filter(|s| s.judgement.date == *day) {

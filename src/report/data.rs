@@ -27,6 +27,7 @@ pub struct ReportInputs<'a> {
     pub targets: Targets,
     pub tz: Tz,
     pub edition: EditionChoice,
+    pub validity: crate::standards::air_eval::ValidityRules,
     pub round_before_classing: bool,
 }
 
@@ -39,6 +40,7 @@ impl<'a> ReportInputs<'a> {
             targets: config.daemon.targets.clone(),
             tz: config.daemon.general.timezone,
             edition: config.daemon.air.edition,
+            validity: config.daemon.air.validity,
             round_before_classing: config.daemon.water.round_before_classing,
         }
     }
@@ -269,7 +271,7 @@ pub fn judge(
     let opts = AirOptions {
         tz,
         edition: inputs.edition,
-        ..AirOptions::default()
+        rules: inputs.validity,
     };
     let daily = air::daily(&air_readings, inputs.stations, &opts)?;
     let rows = air::ratio(&daily.cities, inputs.targets.good_day_ratio, None);
