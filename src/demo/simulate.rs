@@ -107,6 +107,7 @@ impl Scenario {
                     ];
                     for (parameter, value) in values {
                         out.push(Reading {
+                            period: crate::model::Period::Hour,
                             site: s.code.clone(),
                             parameter,
                             time,
@@ -161,6 +162,7 @@ impl Scenario {
                     }
                     for (parameter, value) in values {
                         out.push(Reading {
+                            period: crate::model::Period::Hour,
                             site: s.id.clone(),
                             parameter,
                             time,
