@@ -303,6 +303,7 @@ Benchmarks and their options:
   air        [--stations 200] [--days 365] [--runs 3] [--pandas benches/air_pandas.py]
   water      [--sections 1000] [--per-day 6] [--days 365] [--runs 3] [--breakdown]
   report     [--stations 10] [--sections 20] [--year 2025]
+  store      [--stations 200] [--factors 6] [--history-days 30] [--commits 2000] [--per-commit 5]
   ingest     [--broker HOST:PORT] [--messages 100000] [--factors 6]
   influx     [--url URL] [--points 1000000] [--batch-size 5000] [--gzip] [--rounds 2] [--keep]
   alerts     [--trials 200] [--channel dingtalk|webhook]
@@ -313,7 +314,7 @@ scripts/with-services.sh sets: scripts/with-services.sh target/release/envwatch 
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure: air, alerts, alert-e2e, e2e, influx, ingest, report, water.
+    /// What to measure: air, alerts, alert-e2e, e2e, influx, ingest, report, store, water.
     pub what: String,
     /// Options of that benchmark (listed below).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

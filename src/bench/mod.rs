@@ -2,11 +2,13 @@
 
 pub mod air;
 pub mod alert_e2e;
+pub mod cpu;
 pub mod daemon;
 pub mod e2e;
 pub mod influx;
 pub mod ingest;
 pub mod report;
+pub mod store;
 pub mod water;
 
 /// A tag unique to this benchmark run (topics, client ids, databases, temp dirs).

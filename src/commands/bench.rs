@@ -8,7 +8,7 @@ use anyhow::bail;
 
 use crate::cli::BenchArgs;
 
-const KNOWN: &str = "air, alerts, alert-e2e, e2e, influx, ingest, report, water";
+const KNOWN: &str = "air, alerts, alert-e2e, e2e, influx, ingest, report, store, water";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what.as_str() {
@@ -19,6 +19,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         "influx" => crate::bench::influx::run(&args.args),
         "ingest" => crate::bench::ingest::run(&args.args),
         "report" => crate::bench::report::run(&args.args),
+        "store" => crate::bench::store::run(&args.args),
         "water" => crate::bench::water::run(&args.args),
         other => bail!("unknown benchmark \"{other}\" (known: {KNOWN})"),
     }
