@@ -34,7 +34,23 @@ pub(super) struct Opts {
     pub port: u16,
     pub messages: usize,
     pub factors: usize,
+    /// Stations the messages rotate over.
+    pub stations: usize,
+    /// JSON records instead of HJ 212 packets.
+    pub json: bool,
+    /// Messages per second (paced publisher); `None` = as fast as the broker takes them.
+    pub rate: Option<f64>,
 }
+
+/// The JSON pipeline's fields (one wide record per message, like many gateways send).
+pub(super) const JSON_FIELDS: [(&str, &str); 6] = [
+    ("pm2_5", "PM2.5"),
+    ("pm10", "PM10"),
+    ("so2", "SO2"),
+    ("no2", "NO2"),
+    ("co", "CO"),
+    ("o3", "O3"),
+];
 
 fn parse(args: &[String]) -> anyhow::Result<Opts> {
     let mut broker =
@@ -64,6 +80,9 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
         port: port.parse().context("broker port")?,
         messages,
         factors,
+        stations: STATIONS,
+        json: false,
+        rate: None,
     })
 }
 
@@ -71,12 +90,33 @@ pub(super) fn mn(station: usize) -> String {
     format!("BENCH{station:04}")
 }
 
-fn packet(i: usize, factors: usize) -> String {
+/// Message `i`: station `i % stations` at hour `i / stations` (a live feed's order).
+pub(super) fn payload(i: usize, factors: usize, stations: usize, json: bool) -> String {
+    if json {
+        json_record(i, factors, stations)
+    } else {
+        packet(i, factors, stations)
+    }
+}
+
+fn json_record(i: usize, factors: usize, stations: usize) -> String {
+    use std::fmt::Write;
+    // 2020-01-01T00:00:00+08:00 as Unix seconds.
+    let t = 1_577_808_000 + 3600 * (i / stations) as i64;
+    let mut s = format!("{{\"station\":\"B{:03}\",\"time\":{t}", i % stations);
+    for (k, (field, _)) in JSON_FIELDS[..factors.min(JSON_FIELDS.len())].iter().enumerate() {
+        let _ = write!(s, ",\"{field}\":{}", ((i + k * 7) % 90) as f64 + 0.5);
+    }
+    s.push('}');
+    s
+}
+
+fn packet(i: usize, factors: usize, stations: usize) -> String {
     let t0 = NaiveDate::from_ymd_opt(2020, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_default();
-    let t = t0 + chrono::Duration::hours((i / STATIONS) as i64);
-    let m = mn(i % STATIONS);
+    let t = t0 + chrono::Duration::hours((i / stations) as i64);
+    let m = mn(i % stations);
     let h = OutHeader {
         qn: None,
         st: "22",
@@ -105,6 +145,7 @@ pub(super) fn spawn_publisher(
     topic_prefix: String,
 ) -> std::thread::JoinHandle<anyhow::Result<Duration>> {
     let (host, port, n, factors) = (o.host.clone(), o.port, o.messages, o.factors);
+    let (stations, json, rate) = (o.stations, o.json, o.rate);
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -115,11 +156,25 @@ pub(super) fn spawn_publisher(
                 .set_keep_alive(Duration::from_secs(30));
             let (client, mut el) = AsyncClient::new(mo, 1000);
             let start = Instant::now();
+            let kind = if json { "json" } else { "hj212" };
             let producer = tokio::spawn(async move {
                 for i in 0..n {
-                    let topic = format!("{topic_prefix}/{}/hj212", i % STATIONS);
+                    // Paced: message i leaves at start + i / rate (sleeping in ≥ 2 ms steps).
+                    if let Some(r) = rate {
+                        let due = start + Duration::from_secs_f64(i as f64 / r);
+                        let now = Instant::now();
+                        if due > now + Duration::from_millis(2) {
+                            tokio::time::sleep(due - now).await;
+                        }
+                    }
+                    let topic = format!("{topic_prefix}/{}/{kind}", i % stations);
                     client
-                        .publish(topic, QoS::AtLeastOnce, false, packet(i, factors))
+                        .publish(
+                            topic,
+                            QoS::AtLeastOnce,
+                            false,
+                            payload(i, factors, stations, json),
+                        )
                         .await?;
                 }
                 anyhow::Ok(client)
@@ -198,7 +253,7 @@ fn bench_config(o: &Opts, tag: &str, dir: &std::path::Path) -> Config {
         client_id: format!("envwatch-bench-{tag}"),
         ..MqttSettings::default()
     });
-    let stations: Vec<Station> = (0..STATIONS)
+    let stations: Vec<Station> = (0..o.stations)
         .map(|s| Station {
             code: SiteId::new(format!("B{s:03}")),
             name: format!("bench {s}"),
