@@ -308,7 +308,7 @@ Benchmarks and their options:
   influx     [--url URL] [--points 1000000] [--batch-size 5000] [--gzip] [--rounds 2] [--keep]
   alerts     [--trials 200] [--channel dingtalk|webhook]
   e2e        [--broker HOST:PORT] [--influx URL] [--messages 50000] [--factors 6] [--stations 200]
-             [--format hj212|json] [--rate MSG_PER_S] [--judge-interval 60s]
+             [--format hj212|json] [--rate MSG_PER_S] [--commit-idle 3ms] [--judge-interval 60s]
   alert-e2e  [--broker HOST:PORT] [--trials 200] [--judge-interval 60s] [--max-pause 1s] [--channel webhook|dingtalk]
 The broker and InfluxDB default to $ENVWATCH_TEST_MQTT and $ENVWATCH_TEST_INFLUX, which
 scripts/with-services.sh sets: scripts/with-services.sh target/release/envwatch bench e2e";

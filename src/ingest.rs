@@ -7,8 +7,8 @@
 //!   `store.queue_capacity`): when the store falls behind, sources wait (back-pressure to
 //!   the broker), memory does not grow.
 //! - [`spawn_writer`] runs on its own OS thread (rusqlite is blocking): it takes what is
-//!   queued, up to `store.commit_max_readings` or `store.commit_interval`, commits it in one
-//!   transaction, then runs the envelopes' `on_commit` callbacks in queue order (MQTT
+//!   queued, up to `store.commit_max_readings`, `store.commit_interval` after the first,
+//!   or until nothing arrived for `store.commit_idle`, commits it in one transaction, then runs the envelopes' `on_commit` callbacks in queue order (MQTT
 //!   PUBACKs in receive order). A failed commit is retried; nothing is acked before it
 //!   succeeds.
 //! - [`run`] wires it all for the daemon and stops on a `CancellationToken`: sources stop
@@ -258,20 +258,39 @@ pub fn spawn_writer(
     let (tx, mut rx) = mpsc::channel::<Envelope>(settings.queue_capacity.max(1));
     let max_readings = settings.commit_max_readings.max(1);
     let interval = settings.commit_interval;
+    let idle = settings.commit_idle;
     let handle = std::thread::Builder::new()
         .name("envwatch-store".into())
         .spawn(move || {
+            // Only for waiting on the queue with a timeout (the idle gap).
+            let waiter = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap_or_else(|e| panic!("cannot start the store writer's timer: {e}"));
             let mut acks: Vec<OnCommit> = Vec::new();
             while let Some(first) = rx.blocking_recv() {
                 let mut batch = Batch::default();
                 let deadline = Instant::now() + interval;
                 add(&mut batch, &mut acks, first);
-                while batch.readings.len() < max_readings && Instant::now() < deadline {
+                while batch.readings.len() < max_readings {
                     match rx.try_recv() {
-                        Ok(e) => add(&mut batch, &mut acks, e),
-                        // Queue momentarily empty: commit now (group commit sizes itself
-                        // to the load; waiting would only stall the broker's window).
-                        Err(_) => break,
+                        Ok(e) => {
+                            add(&mut batch, &mut acks, e);
+                            continue;
+                        }
+                        Err(mpsc::error::TryRecvError::Disconnected) => break,
+                        Err(mpsc::error::TryRecvError::Empty) => {}
+                    }
+                    // Queue empty: wait for more, at most the idle gap and never past the
+                    // deadline; a gap with nothing arriving commits at once.
+                    let now = Instant::now();
+                    if idle.is_zero() || now >= deadline {
+                        break;
+                    }
+                    let wait = idle.min(deadline - now);
+                    match waiter.block_on(tokio::time::timeout(wait, rx.recv())) {
+                        Ok(Some(e)) => add(&mut batch, &mut acks, e),
+                        Ok(None) | Err(_) => break,
                     }
                 }
                 if commit_with_retry(&mut store, &batch, &mut hook, &metrics, &cancel) {

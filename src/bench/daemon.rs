@@ -93,7 +93,12 @@ impl Daemon {
     /// subscribed.
     pub fn start(config: &Path) -> anyhow::Result<Daemon> {
         let log = config.join("daemon.log");
-        let exe = std::env::current_exe().context("locating the envwatch binary")?;
+        // ENVWATCH_BENCH_DAEMON runs another build as the daemon (e.g. one of `main`,
+        // for before/after figures from the same harness).
+        let exe = match std::env::var_os("ENVWATCH_BENCH_DAEMON") {
+            Some(p) => PathBuf::from(p),
+            None => std::env::current_exe().context("locating the envwatch binary")?,
+        };
         let child = Command::new(exe)
             .args(["--log-format", "human", "run", "--config"])
             .arg(config)

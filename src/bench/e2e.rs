@@ -1,5 +1,6 @@
 //! `envwatch bench e2e [--broker HOST:PORT] [--influx URL] [--messages N] [--factors K]
-//! [--stations S] [--format hj212|json] [--rate MSG_PER_S] [--judge-interval D]`: the
+//! [--stations S] [--format hj212|json] [--rate MSG_PER_S] [--commit-idle D]
+//! [--judge-interval D]`: the
 //! assembled daemon end to end. HJ 212 hour packets (or one wide JSON record per station
 //! hour) are published at QoS 1 to a real broker; a real `envwatch run` (child process)
 //! decodes, commits, judges and publishes them; the clock stops when InfluxDB holds every
@@ -29,12 +30,15 @@ struct Args {
     opts: Opts,
     influx: String,
     judge_interval: String,
+    /// `[store] commit_idle` of the daemon (its default when `None`).
+    commit_idle: Option<String>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Args> {
     let (mut broker, mut influx) = (None, None);
     let (mut messages, mut factors, mut judge) = (50_000usize, 6usize, "60s".to_string());
     let (mut stations, mut json, mut rate) = (200usize, false, None);
+    let mut commit_idle = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().with_context(|| format!("{a} needs a value"));
@@ -53,8 +57,9 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
                 }
             }
             "--rate" => rate = Some(val()?.parse::<f64>().context("--rate")?),
+            "--commit-idle" => commit_idle = Some(val()?.clone()),
             other => bail!(
-                "bench e2e: unknown argument {other} (--broker, --influx, --messages, --factors, --stations, --format, --rate, --judge-interval)"
+                "bench e2e: unknown argument {other} (--broker, --influx, --messages, --factors, --stations, --format, --rate, --commit-idle, --judge-interval)"
             ),
         }
     }
@@ -85,6 +90,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
             "http://127.0.0.1:8086",
         ),
         judge_interval: judge,
+        commit_idle,
     })
 }
 
@@ -96,10 +102,13 @@ fn config_files(a: &Args, dir: &BenchDir, tag: &str, db: &str) -> anyhow::Result
         a.opts.port,
         &format!("envwatch-bench-e2e-{tag}"),
     );
+    let store = a.commit_idle.as_ref().map_or(String::new(), |d| {
+        format!("[store]\ncommit_idle = \"{d}\"\n\n")
+    });
     dir.write(
         "envwatch.toml",
         &format!(
-            "{head}[influx]\nurl = \"{}\"\napi = \"v1\"\ndatabase = \"{db}\"\n",
+            "{head}{store}[influx]\nurl = \"{}\"\napi = \"v1\"\ndatabase = \"{db}\"\n",
             a.influx
         ),
     )?;
@@ -127,9 +136,7 @@ fn config_files(a: &Args, dir: &BenchDir, tag: &str, db: &str) -> anyhow::Result
     let kind = if a.opts.json { "json" } else { "hj212" };
     dir.write(
         "pipelines/bench.toml",
-        &format!(
-            "[source]\nkind = \"mqtt\"\ntopics = [\"bench/{tag}/e2e/+/{kind}\"]\n\n{decode}"
-        ),
+        &format!("[source]\nkind = \"mqtt\"\ntopics = [\"bench/{tag}/e2e/+/{kind}\"]\n\n{decode}"),
     )
 }
 
@@ -140,7 +147,12 @@ fn raw_mosquitto_sub(o: &Opts, tag: &str) -> anyhow::Result<Option<(Duration, Cp
     let prefix = format!("bench/{tag}/rawsub");
     let child = std::process::Command::new("mosquitto_sub")
         .args(["-h", &o.host, "-p", &o.port.to_string(), "-q", "1", "-c"])
-        .args(["-i", &format!("bench-mosquitto-sub-{tag}"), "-t", &format!("{prefix}/#")])
+        .args([
+            "-i",
+            &format!("bench-mosquitto-sub-{tag}"),
+            "-t",
+            &format!("{prefix}/#"),
+        ])
         .args(["-C", &o.messages.to_string(), "-N", "-F", "."])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -172,7 +184,10 @@ fn raw_mosquitto_sub(o: &Opts, tag: &str) -> anyhow::Result<Option<(Duration, Cp
     while child.try_wait()?.is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            bail!("mosquitto_sub did not receive {} messages within 600 s", o.messages);
+            bail!(
+                "mosquitto_sub did not receive {} messages within 600 s",
+                o.messages
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -243,13 +258,20 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         o.port,
         a.influx,
         o.messages,
-        if o.json { "JSON records" } else { "HJ 212 hour packets" },
+        if o.json {
+            "JSON records"
+        } else {
+            "HJ 212 hour packets"
+        },
         o.factors,
         o.stations,
         o.rate
             .map_or("full speed".to_string(), |r| format!("paced at {r} msg/s")),
         a.judge_interval,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 
     let raw_rate = match raw_mosquitto_sub(o, &tag)? {
@@ -299,7 +321,9 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         std::thread::sleep(Duration::from_secs_f64(0.1 * o.messages as f64 / r));
         CpuSnapshot::take(daemon.pid())
     });
-    let steady_until = o.rate.map(|r| start + Duration::from_secs_f64(o.messages as f64 / r));
+    let steady_until = o
+        .rate
+        .map(|r| start + Duration::from_secs_f64(o.messages as f64 / r));
     let mut steady_end = None;
     let outcome = rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(900);

@@ -104,7 +104,10 @@ fn json_record(i: usize, factors: usize, stations: usize) -> String {
     // 2020-01-01T00:00:00+08:00 as Unix seconds.
     let t = 1_577_808_000 + 3600 * (i / stations) as i64;
     let mut s = format!("{{\"station\":\"B{:03}\",\"time\":{t}", i % stations);
-    for (k, (field, _)) in JSON_FIELDS[..factors.min(JSON_FIELDS.len())].iter().enumerate() {
+    for (k, (field, _)) in JSON_FIELDS[..factors.min(JSON_FIELDS.len())]
+        .iter()
+        .enumerate()
+    {
         let _ = write!(s, ",\"{field}\":{}", ((i + k * 7) % 90) as f64 + 0.5);
     }
     s.push('}');

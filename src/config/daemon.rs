@@ -156,9 +156,15 @@ pub struct StoreSettings {
     pub path: PathBuf,
     /// Group commit: at most this many readings per transaction...
     pub commit_max_readings: usize,
-    /// ...or this long after the first uncommitted reading.
+    /// ...or this long after the first uncommitted reading...
     #[serde(with = "humantime_serde")]
     pub commit_interval: Duration,
+    /// ...or as soon as no message arrived for this long (the idle gap): under steady
+    /// load a commit gathers what arrives meanwhile (one fsync for many messages), and a
+    /// broker whose in-flight window is full (it waits for our PUBACKs) is never kept
+    /// waiting longer than this. `0ms` commits whenever the queue is momentarily empty.
+    #[serde(with = "humantime_serde")]
+    pub commit_idle: Duration,
     /// Bounded queue between sources and the store (back-pressure, not growth).
     pub queue_capacity: usize,
     /// Readings stamped further than this in the future are rejected.
@@ -172,6 +178,7 @@ impl Default for StoreSettings {
             path: PathBuf::from("envwatch.db"),
             commit_max_readings: 5000,
             commit_interval: Duration::from_millis(100),
+            commit_idle: Duration::from_millis(3),
             queue_capacity: 10_000,
             max_future: Duration::from_secs(3600),
         }
