@@ -288,7 +288,8 @@ pub fn spawn_writer(
                         break;
                     }
                     let wait = idle.min(deadline - now);
-                    match waiter.block_on(tokio::time::timeout(wait, rx.recv())) {
+                    // The timer must be created inside the runtime.
+                    match waiter.block_on(async { tokio::time::timeout(wait, rx.recv()).await }) {
                         Ok(Some(e)) => add(&mut batch, &mut acks, e),
                         Ok(None) | Err(_) => break,
                     }
