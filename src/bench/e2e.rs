@@ -244,6 +244,31 @@ async fn stored_readings(http: &reqwest::Client, base: &str, db: &str) -> anyhow
         .sum())
 }
 
+/// The daemon's `judge pass` log lines: how many, and ms per dirty air day.
+fn judge_passes(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let field = |l: &str, k: &str| -> Option<u64> {
+        let rest = &l[l.find(&format!("{k}="))? + k.len() + 1..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    let passes: Vec<(u64, u64)> = text
+        .lines()
+        .filter(|l| l.contains("judge pass"))
+        .filter_map(|l| Some((field(l, "air_days")?, field(l, "took_ms")?)))
+        .collect();
+    if passes.is_empty() {
+        return "none logged".into();
+    }
+    let parts: Vec<String> = passes
+        .iter()
+        .map(|(d, ms)| format!("{d} air days {ms} ms"))
+        .collect();
+    format!("{} ({})", passes.len(), parts.join(", "))
+}
+
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let a = parse(args)?;
     let o = &a.opts;
@@ -371,6 +396,10 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     println!(
         "daemon CPU, whole run    : {}",
         cpu_start.usage_until(&cpu_done).describe()
+    );
+    println!(
+        "judge passes            : {}",
+        judge_passes(&dir.0.join("daemon.log"))
     );
     if let (Some(s0), Some(s1)) = (steady, steady_end.as_ref()) {
         println!(

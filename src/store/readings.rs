@@ -268,32 +268,47 @@ pub fn between(
         to.timestamp(),
         site_id
     ])?;
-    let mut out = Vec::new();
+    // Sort on integer ranks (site code order, parameter name order) before building the
+    // readings: comparing strings per row cost more than the scan.
+    let site_rank = ranks(names.sites.iter().map(|(id, s)| (*id, s.as_str())));
+    let param_rank = ranks(names.params.iter().map(|(id, p)| (*id, p.name())));
+    let mut raw: Vec<(u32, u32, i64, f64, i64, i64, i64)> = Vec::new();
     while let Some(row) = rows.next()? {
         let (s, p, t, flag): (i64, i64, i64, i64) =
             (row.get(0)?, row.get(1)?, row.get(2)?, row.get(4)?);
-        let Some(parameter) = names.params.get(&p) else {
-            continue;
+        let (Some(sr), Some(pr)) = (site_rank.get(&s), param_rank.get(&p)) else {
+            if !names.sites.contains_key(&s) {
+                return Err(bad(format!("site id {s} not in sites")));
+            }
+            continue; // a parameter of a newer build
         };
+        raw.push((*sr, *pr, t, row.get(3)?, flag, s, p));
+    }
+    raw.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+    let mut out = Vec::with_capacity(raw.len());
+    for (_, _, t, value, flag, s, p) in raw {
         out.push(Reading {
-            site: names
-                .sites
-                .get(&s)
-                .cloned()
-                .ok_or_else(|| bad(format!("site id {s} not in sites")))?,
-            parameter: *parameter,
+            site: names.sites[&s].clone(),
+            parameter: names.params[&p],
             time: DateTime::from_timestamp(t, 0)
                 .ok_or_else(|| bad(format!("bad time {t} in store")))?,
             period,
-            value: row.get(3)?,
+            value,
             flag: DataFlag::from_code(flag & 0xff)
                 .ok_or_else(|| bad(format!("bad flag {flag} in store")))?,
         });
     }
-    out.sort_by(|a, b| {
-        (&a.site, a.parameter.name(), a.time).cmp(&(&b.site, b.parameter.name(), b.time))
-    });
     Ok(out)
+}
+
+/// Rank of each id when the names are sorted.
+fn ranks<'a>(names: impl Iterator<Item = (i64, &'a str)>) -> HashMap<i64, u32> {
+    let mut v: Vec<(&str, i64)> = names.map(|(id, n)| (n, id)).collect();
+    v.sort_unstable();
+    v.into_iter()
+        .enumerate()
+        .map(|(rank, (_, id))| (id, rank as u32))
+        .collect()
 }
 
 /// Whether the stored hour of `site`/`parameter` at `time` was derived from minute data.
