@@ -33,13 +33,13 @@ INFLUX_HOST=$(echo "$INFLUX" | sed -E 's#^https?://##; s#:.*##')
 INFLUX_PORT=$(echo "$INFLUX" | sed -E 's#.*:([0-9]+).*#\1#')
 cat >"$WORK/flows.json" <<EOF
 [
- {"id":"broker","type":"mqtt-broker","broker":"$HOST","port":"$PORT","clientid":"bench-nodered-$TAG","cleansession":true,"protocolVersion":"4","keepalive":"60"},
- {"id":"influx","type":"influxdb","hostname":"$INFLUX_HOST","port":"$INFLUX_PORT","protocol":"http","database":"$DB","name":"","usetls":false,"influxdbVersion":"1.x"},
- {"id":"tab","type":"tab","label":"bench"},
- {"id":"in","type":"mqtt in","z":"tab","topic":"bench/$TAG/nr/+/json","qos":"1","datatype":"json","broker":"broker","wires":[["point"]]},
- {"id":"point","type":"function","z":"tab","func":"const r = msg.payload;\nmsg.payload = { measurement: 'air_hourly', tags: { station: r.station }, fields: { pm2_5: r.pm2_5, pm10: r.pm10, so2: r.so2, no2: r.no2, co: r.co, o3: r.o3 }, timestamp: new Date(r.time * 1000) };\nreturn msg;","outputs":1,"wires":[["join"]]},
- {"id":"join","type":"join","z":"tab","mode":"custom","build":"array","property":"payload","propertyType":"msg","count":"1000","timeout":"0.1","wires":[["out"]]},
- {"id":"out","type":"influxdb batch","z":"tab","influxdb":"influx","precision":"","retentionPolicy":"","wires":[]}
+ {"id":"nr_broker","type":"mqtt-broker","broker":"$HOST","port":"$PORT","clientid":"bench-nodered-$TAG","cleansession":true,"protocolVersion":"4","keepalive":"60"},
+ {"id":"nr_influx","type":"influxdb","hostname":"$INFLUX_HOST","port":"$INFLUX_PORT","protocol":"http","database":"$DB","name":"","usetls":false,"influxdbVersion":"1.x"},
+ {"id":"nr_tab","type":"tab","label":"bench"},
+ {"id":"nr_in","type":"mqtt in","z":"nr_tab","topic":"bench/$TAG/nr/+/json","qos":"1","datatype":"json","broker":"nr_broker","wires":[["nr_point"]]},
+ {"id":"nr_point","type":"function","z":"nr_tab","func":"const r = msg.payload;\nmsg.payload = { measurement: 'air_hourly', tags: { station: r.station }, fields: { pm2_5: r.pm2_5, pm10: r.pm10, so2: r.so2, no2: r.no2, co: r.co, o3: r.o3 }, timestamp: new Date(r.time * 1000) };\nreturn msg;","outputs":1,"wires":[["nr_join"]]},
+ {"id":"nr_join","type":"join","z":"nr_tab","mode":"custom","build":"array","property":"payload","propertyType":"msg","count":"1000","timeout":"0.1","wires":[["nr_out"]]},
+ {"id":"nr_out","type":"influxdb batch","z":"nr_tab","influxdb":"nr_influx","precision":"","retentionPolicy":"","wires":[]}
 ]
 EOF
 "$NR/node_modules/.bin/node-red" --userDir "$WORK" --port 0 "$WORK/flows.json" >"$WORK/nr.log" 2>&1 &
@@ -74,13 +74,18 @@ if [ "$RATE" != "0" ]; then
   sleep "$(echo "0.1 * $MESSAGES / $RATE" | bc -l)"; STEADY_C0=$(cpu); STEADY_T0=$(date +%s.%N)
   wait $PUB; STEADY_C1=$(cpu); STEADY_T1=$(date +%s.%N)
 fi
-for _ in $(seq 1 9000); do
+for _ in $(seq 1 ${POLLS:-9000}); do
   N=$(curl -s -G "$INFLUX/query" --data-urlencode "db=$DB" --data-urlencode "q=SELECT count(*) FROM air_hourly" |
     python3 -c 'import json,sys; s=json.load(sys.stdin)["results"][0].get("series"); print(sum(v for v in s[0]["values"][0][1:]) if s else 0)')
   [ "$N" -ge "$WANT" ] && break
   sleep 0.05
 done
 T1=$(date +%s.%N); C1=$(cpu)
+if [ "$N" -lt "$WANT" ]; then
+  echo "InfluxDB holds $N of $WANT readings; Node-RED log:" >&2
+  tail -20 "$WORK/nr.log" >&2
+  exit 1
+fi
 wait $PUB 2>/dev/null || true
 RSS=$(awk '/VmHWM/ {print $2}' "/proc/$NR_PID/status")
 echo "Node-RED MQTT -> InfluxDB: $(echo "$WANT / ($T1 - $T0)" | bc -l | xargs printf '%.0f') readings/s ($N of $WANT in $(echo "$T1 - $T0" | bc -l | xargs printf '%.2f') s)"

@@ -52,6 +52,11 @@ impl CpuSnapshot {
         }
     }
 
+    /// No thread was readable (the process has exited).
+    pub fn is_empty(&self) -> bool {
+        self.threads.is_empty()
+    }
+
     /// CPU used between `self` (earlier) and `later`, per thread name (threads of one
     /// name, e.g. the tokio workers, are added up).
     pub fn usage_until(&self, later: &CpuSnapshot) -> CpuUsage {

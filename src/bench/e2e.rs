@@ -175,8 +175,12 @@ fn raw_mosquitto_sub(o: &Opts, tag: &str) -> anyhow::Result<Option<(Duration, Cp
             }
             first.get_or_insert_with(Instant::now);
             got += n;
-            // The process is gone after the last message: sample it before it exits.
-            last_cpu = Some(CpuSnapshot::take(pid));
+            // The process is gone after the last message: sample it before it exits
+            // (a sample taken after the exit is empty and is not kept).
+            let snap = CpuSnapshot::take(pid);
+            if !snap.is_empty() {
+                last_cpu = Some(snap);
+            }
         }
         (got, first.map(|t| t.elapsed()), last_cpu)
     });
