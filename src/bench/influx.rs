@@ -78,14 +78,7 @@ fn generate(n: usize) -> anyhow::Result<Vec<String>> {
         .collect();
     let start: DateTime<Utc> =
         DateTime::parse_from_rfc3339("2026-01-01T00:00:00+08:00")?.with_timezone(&Utc);
-    let params = [
-        Parameter::Pm25,
-        Parameter::Pm10,
-        Parameter::So2,
-        Parameter::No2,
-        Parameter::Co,
-        Parameter::O3,
-    ];
+    let params = super::AQI_PARAMETERS;
     let mut lines = Vec::with_capacity(n);
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..n {

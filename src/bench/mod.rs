@@ -11,6 +11,19 @@ pub mod report;
 pub mod store;
 pub mod water;
 
+/// The six AQI pollutants, in the order the generated workloads use them.
+pub const AQI_PARAMETERS: [crate::standards::parameter::Parameter; 6] = {
+    use crate::standards::parameter::Parameter;
+    [
+        Parameter::Pm25,
+        Parameter::Pm10,
+        Parameter::So2,
+        Parameter::No2,
+        Parameter::Co,
+        Parameter::O3,
+    ]
+};
+
 /// A tag unique to this benchmark run (topics, client ids, databases, temp dirs).
 pub fn run_tag() -> String {
     format!(

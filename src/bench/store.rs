@@ -24,14 +24,7 @@ use crate::model::{DataFlag, Period, Reading, SiteId};
 use crate::standards::parameter::Parameter;
 use crate::store::{Batch, Store};
 
-const POLLUTANTS: [Parameter; 6] = [
-    Parameter::Pm25,
-    Parameter::Pm10,
-    Parameter::So2,
-    Parameter::No2,
-    Parameter::Co,
-    Parameter::O3,
-];
+const POLLUTANTS: [Parameter; 6] = super::AQI_PARAMETERS;
 
 struct Args {
     stations: usize,
