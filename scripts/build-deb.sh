@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the envwatch .deb (release build + cargo-deb) and prints its path as the last
-# line of stdout. Installs what is missing: cargo-deb (pinned), dpkg-dev (dpkg-shlibdeps
-# computes the package's library dependencies).
+# line of stdout. The package is the daemon without the `demo` feature, its binary
+# stripped; the debug info goes to envwatch-dbgsym_*.ddeb beside it ([package.metadata.deb]
+# in Cargo.toml). Installs what is missing: cargo-deb (pinned), dpkg-dev (dpkg-shlibdeps
+# computes the package's library dependencies; binutils strips).
 # Usage: scripts/build-deb.sh [extra cargo-deb args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +28,8 @@ target_dir=${CARGO_TARGET_DIR:-target}
 out_dir="$target_dir/debian"
 mkdir -p "$out_dir"
 log "building release binary and package (slow: a full release build)"
-deb=$(cargo deb --locked --output "$out_dir" "$@" | tail -n 1)
+# cargo-deb prints the paths it wrote (the .deb and the -dbgsym .ddeb).
+deb=$(cargo deb --locked --output "$out_dir" "$@" | grep '\.deb$' | tail -n 1 || true)
 [ -f "$deb" ] || { log "cargo deb did not report a package file (got: $deb)"; exit 1; }
 log "built $deb ($(du -h "$deb" | cut -f1))"
 echo "$deb"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Dependency checks with cargo-deny (policy in deny.toml): licenses, bans (duplicate
+# versions, wildcards), sources (crates.io only) — and security advisories when the
+# RustSec advisory database can be fetched.
+#
+# Why advisories may not be checked: the RustSec database exists only as a git repository
+# on GitHub (cargo-deny and cargo-audit clone it). The machines this project builds on
+# (developers' and CI) reach only the crates.io, PyPI, Debian and npm registries, and no
+# package on them ships the database (Debian has no cargo-audit or advisory-db package;
+# crates.io has the `rustsec` client library, not its data). So here the fetch fails at
+# once and the advisory check is skipped with a message saying so; where GitHub is
+# reachable, it runs and fails the build on any advisory.
+#
+# Installs cargo-deny (pinned, --locked) when it is missing: a one-time build of a few
+# minutes. Usage: scripts/check-deps.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_DENY_VERSION=0.19.4
+log() { printf '[check-deps.sh] %s\n' "$*" >&2; }
+
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+  log "installing cargo-deny $CARGO_DENY_VERSION (once per machine)"
+  cargo install cargo-deny --version "=$CARGO_DENY_VERSION" --locked >&2
+fi
+
+log "cargo deny check licenses bans sources"
+cargo deny --locked check licenses bans sources
+
+if cargo deny --locked fetch db >/dev/null 2>&1; then
+  log "cargo deny check advisories"
+  cargo deny --locked check advisories
+else
+  log "advisories NOT checked: the RustSec advisory database (a git repository on GitHub)"
+  log "cannot be fetched from this machine, and no package registry it reaches ships it."
+  log "Run 'cargo deny check advisories' where GitHub is reachable."
+fi
