@@ -11,10 +11,7 @@ cd "$(dirname "$0")/.."
 CARGO_DEB_VERSION=3.8.0
 log() { printf '[build-deb.sh] %s\n' "$*" >&2; }
 
-if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
-  log "installing cargo-deb $CARGO_DEB_VERSION"
-  cargo install cargo-deb --version "=$CARGO_DEB_VERSION" --locked >&2
-fi
+scripts/cargo-tool.sh cargo-deb "$CARGO_DEB_VERSION"
 if ! command -v dpkg-shlibdeps >/dev/null; then
   log "installing dpkg-dev"
   export DEBIAN_FRONTEND=noninteractive

@@ -19,10 +19,7 @@ cd "$(dirname "$0")/.."
 CARGO_DENY_VERSION=0.19.4
 log() { printf '[check-deps.sh] %s\n' "$*" >&2; }
 
-if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
-  log "installing cargo-deny $CARGO_DENY_VERSION (once per machine)"
-  cargo install cargo-deny --version "=$CARGO_DENY_VERSION" --locked >&2
-fi
+scripts/cargo-tool.sh cargo-deny "$CARGO_DENY_VERSION"
 
 log "cargo deny check licenses bans sources"
 cargo deny --locked check licenses bans sources
