@@ -24,11 +24,12 @@ scripts/cargo-tool.sh cargo-deny "$CARGO_DENY_VERSION"
 log "cargo deny check licenses bans sources"
 cargo deny --locked check licenses bans sources
 
-if cargo deny --locked fetch db >/dev/null 2>&1; then
+advisory_db=https://github.com/RustSec/advisory-db
+if reach=$(timeout 30 git ls-remote --heads "$advisory_db" 2>&1 >/dev/null); then
   log "cargo deny check advisories"
   cargo deny --locked check advisories
 else
-  log "advisories NOT checked: the RustSec advisory database (a git repository on GitHub)"
-  log "cannot be fetched from this machine, and no package registry it reaches ships it."
-  log "Run 'cargo deny check advisories' where GitHub is reachable."
+  log "advisories NOT checked: the RustSec advisory database ($advisory_db) is a git"
+  log "repository on GitHub, unreachable from here (git: ${reach:-timed out}), and no package"
+  log "registry this machine reaches ships it. Run 'cargo deny check advisories' where GitHub is reachable."
 fi
