@@ -30,7 +30,9 @@ scripts/check-deps.sh
 took "dependency checks"
 
 log "release build and .deb (target dir $RELEASE_TARGET_DIR)"
-deb=$(CARGO_TARGET_DIR=$RELEASE_TARGET_DIR scripts/build-deb.sh | tail -n 1)
+# --fast: lighter xz compression (40 s instead of ~3 min here); release packages use
+# scripts/build-deb.sh without it.
+deb=$(CARGO_TARGET_DIR=$RELEASE_TARGET_DIR scripts/build-deb.sh --fast | tail -n 1)
 export ENVWATCH_TEST_DEB_FILE=$deb
 took ".deb"
 
