@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::config::daemon::StoreSettings;
-use crate::config::pipeline::{Pipeline, SourceSettings};
+use crate::config::pipeline::{MinuteData, Pipeline, SourceSettings};
 use crate::decode::{DecodeError, Decoder};
 use crate::model::Reading;
 use crate::sources::mqtt::{self, MqttRoute};
@@ -55,6 +55,8 @@ pub struct Envelope {
     /// (source, cursor) to advance in the same transaction (HTTP sources).
     pub cursor: Option<(String, String)>,
     pub on_commit: Option<OnCommit>,
+    /// The pipeline derives hours from its minute data (`minute_data = "derive-hour"`).
+    pub derive_hours: bool,
 }
 
 impl std::fmt::Debug for Envelope {
@@ -130,6 +132,8 @@ pub struct PipelineRuntime {
     /// Payloads larger than this are dead-lettered unread (mqtt.max_packet_size).
     pub max_payload: usize,
     metrics: Arc<IngestMetrics>,
+    /// `[decode] minute_data = "derive-hour"`.
+    derive_hours: bool,
 }
 
 impl PipelineRuntime {
@@ -146,7 +150,14 @@ impl PipelineRuntime {
             validator,
             max_payload,
             metrics,
+            derive_hours: false,
         }
+    }
+
+    /// Derives hours from this pipeline's minute data (see [`crate::store::Batch`]).
+    pub fn with_derive_hours(mut self, on: bool) -> PipelineRuntime {
+        self.derive_hours = on;
+        self
     }
 
     pub fn from_config(
@@ -166,7 +177,8 @@ impl PipelineRuntime {
             validator,
             max,
             metrics,
-        ))
+        )
+        .with_derive_hours(p.decode.minute_data == MinuteData::DeriveHour))
     }
 
     /// Decodes and validates one payload from `origin` (`mqtt:topic`, ...). `key` names
@@ -227,6 +239,7 @@ impl PipelineRuntime {
             dead_letter,
             cursor: None,
             on_commit: None,
+            derive_hours: self.derive_hours,
         }
     }
 }
@@ -280,7 +293,7 @@ pub fn spawn_writer(
 }
 
 fn add(batch: &mut Batch, acks: &mut Vec<OnCommit>, e: Envelope) {
-    batch.readings.extend(e.readings);
+    batch.add_readings(e.readings, e.derive_hours);
     if let Some(d) = e.dead_letter {
         batch.dead_letters.push(d);
     }

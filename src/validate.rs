@@ -152,6 +152,7 @@ mod tests {
 
     fn r(site: &str, parameter: Parameter, value: f64, time: DateTime<Utc>) -> Reading {
         Reading {
+            period: crate::model::Period::Hour,
             site: SiteId::new(site),
             parameter,
             time,

@@ -176,3 +176,33 @@ fn air_validity_rules_come_from_envwatch_toml() {
         (6, 14)
     );
 }
+
+/// `[decode] period` belongs to JSON/CSV feeds: on an hj212 pipeline (whose packets carry
+/// the period in CN) check-config names the file, line and column of the key's value.
+#[test]
+fn period_on_an_hj212_pipeline_is_refused_with_its_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    copy_config(dir);
+    let f = dir.join("pipelines/air-hj212-mqtt.toml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let (before, after) = text.split_once("[decode]\n").expect("a [decode] section");
+    std::fs::write(
+        &f,
+        format!("{before}[decode]\nperiod = \"minute\"\n{after}"),
+    )
+    .unwrap();
+    let line = before.lines().count() + 2;
+    let out = envwatch()
+        .args(["check-config", "--config"])
+        .arg(dir)
+        .output()
+        .expect("run envwatch");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("air-hj212-mqtt.toml:{line}:10:"))
+            && stdout.contains("HJ 212 packets carry their period in CN"),
+        "{stdout}"
+    );
+}

@@ -207,7 +207,12 @@ async fn restart_resumes_without_gaps_or_refetching_closed_windows() {
 
     let store = Store::open(&h.db, h.config.daemon.general.timezone).unwrap();
     let rows = store
-        .readings_between(None, first, current + chrono::Duration::hours(1))
+        .readings_between(
+            envwatch::model::Period::Hour,
+            None,
+            first,
+            current + chrono::Duration::hours(1),
+        )
         .unwrap();
     let hours: Vec<DateTime<Utc>> = rows.iter().map(|r| r.time).collect();
     let want: Vec<DateTime<Utc>> = (0..expected_hours as i64)

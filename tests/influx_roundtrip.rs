@@ -82,6 +82,7 @@ fn sample_points(data: &std::path::Path, tag: &str) -> BTreeMap<&'static str, Ve
             .entry((r[0].clone(), start))
             .or_default()
             .push(Reading {
+                period: envwatch::model::Period::Hour,
                 site: SiteId::new(r[0].clone()),
                 parameter,
                 time: start,
@@ -170,6 +171,7 @@ fn sample_points(data: &std::path::Path, tag: &str) -> BTreeMap<&'static str, Ve
             .filter_map(|(i, p)| {
                 let v: f64 = r.get(*i)?.parse().ok()?;
                 Some(Reading {
+                    period: envwatch::model::Period::Hour,
                     site: section.id.clone(),
                     parameter: *p,
                     time: t,

@@ -18,6 +18,7 @@ fn t(s: &str) -> DateTime<Utc> {
 
 fn r(site: &str, time: &str, p: envwatch::standards::parameter::Parameter, v: f64) -> Reading {
     Reading {
+        period: envwatch::model::Period::Hour,
         site: SiteId::new(site),
         parameter: p,
         time: t(time),

@@ -131,6 +131,7 @@ fn our_classes(
         .iter()
         .flat_map(|r| {
             r.values.iter().map(|(p, v)| Reading {
+                period: envwatch::model::Period::Hour,
                 site: SiteId::new(r.name.clone()),
                 parameter: *p,
                 time: r.time,

@@ -100,6 +100,7 @@ fn generate(n: usize) -> anyhow::Result<Vec<String>> {
                 x ^= x << 17;
                 let v = (x % 3000) as f64 / 10.0;
                 Reading {
+                    period: crate::model::Period::Hour,
                     site: st.code.clone(),
                     parameter: *p,
                     time: hour,

@@ -228,6 +228,8 @@ fn bench_config(o: &Opts, tag: &str, dir: &std::path::Path) -> Config {
             hour_label: HourLabel::Start,
             json: None,
             units: BTreeMap::new(),
+            period: None,
+            minute_data: Default::default(),
         },
         sites: BTreeMap::new(),
     };

@@ -92,6 +92,7 @@ fn bench(
                 for (p, lo, hi) in air {
                     let v = lo + (hi - lo) * (0.55 * smog + 0.45 * rng.next_f64());
                     batch.readings.push(Reading {
+                        period: crate::model::Period::Hour,
                         site: s.code.clone(),
                         parameter: p,
                         time,
@@ -105,6 +106,7 @@ fn bench(
                     for (p, lo, hi) in water {
                         let v = lo + (hi - lo) * rng.next_f64();
                         batch.readings.push(Reading {
+                            period: crate::model::Period::Hour,
                             site: SiteId::new(s.id.as_str()),
                             parameter: p,
                             time,
@@ -149,7 +151,8 @@ fn bench(
         tz,
     )
     .context("midnight")?;
-    let n_read = crate::store::readings::between(&conn, None, from, to)?.len();
+    let n_read =
+        crate::store::readings::between(&conn, crate::model::Period::Hour, None, from, to)?.len();
     let read_s = t_read.elapsed().as_secs_f64();
     let size = std::fs::metadata(&html).map(|m| m.len()).unwrap_or(0);
     println!(

@@ -390,6 +390,7 @@ fn load_pipelines(dir: &Path, diags: &mut Diagnostics) -> Vec<LoadedPipeline> {
             ("topics", &["source", "topics"][..]),
             ("auth", &["source", "auth"][..]),
             ("json", &["decode", "json"][..]),
+            ("period", &["decode", "period"][..]),
             ("sites", &["sites"][..]),
         ] {
             if let Some(s) = doc.span_of(path) {
@@ -575,6 +576,15 @@ fn cross_check(
                 at("decode"),
                 format!(
                     "pipeline \"{}\": format \"json\" needs a [decode.json] mapping",
+                    p.name
+                ),
+            ));
+        }
+        if fmt == pipeline::Format::Hj212 && p.decode.period.is_some() {
+            diags.push(lp.file.diag(
+                at("period"),
+                format!(
+                    "pipeline \"{}\": decode.period is for JSON and CSV feeds; HJ 212 packets carry their period in CN",
                     p.name
                 ),
             ));

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::daemon::HourLabel;
 use super::secret::SecretRef;
-use crate::model::SiteId;
+use crate::model::{Period, SiteId};
 use crate::standards::parameter::Parameter;
 
 /// Top-level keys of a pipeline file.
@@ -219,6 +219,24 @@ pub struct DecodeSettings {
     /// `Hg = "µg/L"`); values are converted at decode time.
     #[serde(default)]
     pub units: BTreeMap<Parameter, String>,
+    /// Data period of JSON records without a `[decode.json] period` field (default hour).
+    /// HJ 212 packets carry theirs in CN, so hj212 pipelines must not set it.
+    #[serde(default)]
+    pub period: Option<Period>,
+    /// What real-time and minute data are for: `display` (default: stored and published
+    /// to `*_realtime`, never in hourly statistics) or `derive-hour` (also: an hour with no
+    /// hour packet gets the mean of its ≥ 45 valid minute values, GB 3095 Table 4).
+    #[serde(default)]
+    pub minute_data: MinuteData,
+}
+
+/// See [`DecodeSettings::minute_data`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MinuteData {
+    #[default]
+    Display,
+    DeriveHour,
 }
 
 /// How JSON records map to readings. Paths are JSON pointers (`/data/items`) or, for
@@ -249,4 +267,8 @@ pub struct JsonMapping {
     pub value: Option<String>,
     #[serde(default)]
     pub flag: Option<String>,
+    /// Field holding the record's data period (`hour`, `minute`, `realtime`, `day` or the
+    /// HJ 212 CN `2061`, ...); absent = `[decode] period`.
+    #[serde(default)]
+    pub period: Option<String>,
 }

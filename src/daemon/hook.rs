@@ -1,5 +1,6 @@
 //! The store's commit hook: every committed reading also becomes an Influx point
-//! (`air_hourly` / `water_reading`) queued in the outbox IN THE SAME TRANSACTION, so an
+//! (`air_hourly` / `water_reading`; real-time and minute data `air_realtime` /
+//! `water_realtime`) queued in the outbox IN THE SAME TRANSACTION, so an
 //! Influx outage (or a crash) can never lose a point that describes stored data.
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::config::{Config, Section, Station};
 use crate::ingest::CommitHook;
-use crate::model::{Reading, SiteId};
+use crate::model::{Period, Reading, SiteId};
 use crate::publish::line_protocol::Point;
 use crate::publish::{outbox, schema};
 use crate::standards::parameter::Parameter;
@@ -38,26 +39,32 @@ impl ReadingPoints {
         }
     }
 
-    /// One point per (site, time). A parameter delivered twice in one batch keeps its
-    /// last value (the store upserts the same way).
+    /// One point per (site, period, time): hours to `air_hourly` / `water_reading`,
+    /// real-time and minute data to `air_realtime` / `water_realtime`; the loggers' day
+    /// means stay in the store. A parameter delivered twice in one batch keeps its last
+    /// value (the store upserts the same way).
     pub fn points(&self, readings: &[Reading]) -> Vec<Point> {
-        let mut groups: BTreeMap<(&SiteId, DateTime<Utc>), BTreeMap<Parameter, Reading>> =
-            BTreeMap::new();
-        for r in readings {
+        type Group = BTreeMap<Parameter, Reading>;
+        let mut groups: BTreeMap<(&SiteId, Period, DateTime<Utc>), Group> = BTreeMap::new();
+        for r in readings.iter().filter(|r| r.period != Period::Day) {
             groups
-                .entry((&r.site, r.time))
+                .entry((&r.site, r.period, r.time))
                 .or_default()
                 .insert(r.parameter, r.clone());
         }
         let mut out = Vec::with_capacity(groups.len());
-        for ((site, time), params) in groups {
+        for ((site, period, time), params) in groups {
             let rs: Vec<Reading> = params.into_values().collect();
-            let point = if let Some(st) = self.stations.get(site) {
-                schema::air_hourly(st, time, &rs)
-            } else if let Some(sec) = self.sections.get(site) {
-                schema::water_reading(sec, time, &rs)
-            } else {
-                continue; // validation only lets known sites through
+            let point = match (self.stations.get(site), self.sections.get(site)) {
+                (Some(st), _) if period == Period::Hour => schema::air_hourly(st, time, &rs),
+                (_, Some(sec)) if period == Period::Hour => schema::water_reading(sec, time, &rs),
+                (Some(st), _) => {
+                    schema::realtime(schema::RealtimeSite::Station(st), period, time, &rs)
+                }
+                (_, Some(sec)) => {
+                    schema::realtime(schema::RealtimeSite::Section(sec), period, time, &rs)
+                }
+                _ => continue, // validation only lets known sites through
             };
             match point {
                 Ok(p) => out.push(p),

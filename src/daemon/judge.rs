@@ -187,7 +187,7 @@ impl Judge {
     }
 
     fn readings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> rusqlite::Result<Vec<Reading>> {
-        crate::store::readings::between(&self.conn, None, from, to)
+        crate::store::readings::between(&self.conn, crate::model::Period::Hour, None, from, to)
     }
 
     /// One pass over everything dirty. `alerts` gets the observations in time order.

@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::config::HourLabel;
-use crate::model::{DataFlag, Reading, SiteId};
+use crate::model::{DataFlag, Period, Reading, SiteId};
 use crate::standards::parameter::Parameter;
 
 /// What a long CSV file held.
@@ -232,10 +232,12 @@ fn parse_row(
         Some(f) => DataFlag::parse(f).ok_or_else(|| RowErrorKind::Flag(f.trim().into()))?,
         None => DataFlag::N,
     };
+    // Long CSV files (exports, backfill) hold hourly data.
     Ok(Reading {
         site: SiteId::new(site),
         parameter,
         time,
+        period: Period::Hour,
         value,
         flag,
     })

@@ -25,7 +25,7 @@ use serde::{Serialize, Serializer};
 
 use crate::config::HourLabel;
 use crate::config::pipeline::CrcMode;
-use crate::model::{DataFlag, Reading, SiteId};
+use crate::model::{DataFlag, Period, Reading, SiteId};
 use crate::standards::parameter::Parameter;
 
 /// Largest data segment HJ 212 allows (STANDARDS.md 5.1); longer ones are not framed
@@ -521,35 +521,12 @@ fn clip(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
-/// Which command codes carry pollutant data, and which value of a factor is the reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataKind {
-    /// 2011: real-time data, `-Rtd`, time = sampling instant.
-    RealTime,
-    /// 2051: minute data, `-Avg`, time = start of the interval.
-    Minute,
-    /// 2061: hour data, `-Avg`, time = start of the hour.
-    Hour,
-    /// 2031: day data, `-Avg`, time = start of the day.
-    Day,
-}
-
-impl DataKind {
-    pub fn from_cn(cn: &str) -> Option<DataKind> {
-        Some(match cn {
-            "2011" => DataKind::RealTime,
-            "2051" => DataKind::Minute,
-            "2061" => DataKind::Hour,
-            "2031" => DataKind::Day,
-            _ => return None,
-        })
-    }
-
-    fn value_field(self) -> &'static str {
-        match self {
-            DataKind::RealTime => "Rtd",
-            _ => "Avg",
-        }
+/// The value field of a factor for a data period: `-Rtd` for real-time (2011), `-Avg`
+/// for minute, hour and day data (HJ 212-2017 Table 4).
+fn value_field(p: Period) -> &'static str {
+    match p {
+        Period::RealTime => "Rtd",
+        _ => "Avg",
     }
 }
 
@@ -594,16 +571,16 @@ pub struct Extraction {
 }
 
 impl Packet {
-    /// The data kind of the packet's CN, or an error for commands without data.
-    pub fn data_kind(&self) -> Result<DataKind, Hj212Error> {
-        DataKind::from_cn(&self.header.cn).ok_or_else(|| Hj212Error::NotDataCommand {
+    /// The data period of the packet's CN, or an error for commands without data.
+    pub fn period(&self) -> Result<Period, Hj212Error> {
+        Period::from_hj212_cn(&self.header.cn).ok_or_else(|| Hj212Error::NotDataCommand {
             cn: self.header.cn.clone(),
         })
     }
 
     /// `DataTime` converted to UTC, shifted to the period start if the feed labels ends.
     pub fn time_utc(&self, opts: &ReadingOptions) -> Result<DateTime<Utc>, Hj212Error> {
-        let kind = self.data_kind()?;
+        let kind = self.period()?;
         let local = self.data_time.ok_or(Hj212Error::MissingDataTime)?;
         let t = opts
             .tz
@@ -615,7 +592,7 @@ impl Packet {
             })?
             .with_timezone(&Utc);
         Ok(match (kind, opts.hour_label) {
-            (DataKind::Hour, HourLabel::End) => t - Duration::hours(1),
+            (Period::Hour, HourLabel::End) => t - Duration::hours(1),
             _ => t,
         })
     }
@@ -624,7 +601,7 @@ impl Packet {
     /// 2051/2061/2031), flag from `-Flag` (absent = N), time from `DataTime`.
     /// Errors that spoil the whole packet are returned as `Err`.
     pub fn readings(&self, site: &SiteId, opts: &ReadingOptions) -> Result<Extraction, Hj212Error> {
-        let kind = self.data_kind()?;
+        let kind = self.period()?;
         let time = self.time_utc(opts)?;
         let mut out = Extraction::default();
         for f in &self.factors {
@@ -633,13 +610,13 @@ impl Packet {
                 continue;
             };
             let value = match kind {
-                DataKind::RealTime => f.rtd,
+                Period::RealTime => f.rtd,
                 _ => f.avg,
             };
             let Some(value) = value else {
                 out.rejected.push(Hj212Error::MissingValue {
                     code: f.code.clone(),
-                    field: kind.value_field(),
+                    field: value_field(kind),
                     cn: self.header.cn.clone(),
                 });
                 continue;
@@ -661,6 +638,7 @@ impl Packet {
                 site: site.clone(),
                 parameter,
                 time,
+                period: kind,
                 value: value * opts.factor(parameter),
                 flag,
             });

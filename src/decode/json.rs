@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::SiteResolver;
 use crate::config::HourLabel;
 use crate::config::pipeline::JsonMapping;
-use crate::model::{DataFlag, Reading};
+use crate::model::{DataFlag, Period, Reading};
 use crate::standards::parameter::Parameter;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -57,6 +57,14 @@ pub enum JsonError {
         "record {index}: unknown site \"{site}\" (not a station/section id nor in the pipeline's [sites])"
     )]
     UnknownSite { index: usize, site: String },
+    #[error(
+        "record {index}: field \"{field}\" = \"{value}\" is no data period (realtime, minute, hour, day or 2011, 2051, 2061, 2031)"
+    )]
+    UnknownPeriod {
+        index: usize,
+        field: String,
+        value: String,
+    },
     #[error("record {index}: unknown parameter \"{name}\"")]
     UnknownParameter { index: usize, name: String },
     #[error("record {index}: field \"{field}\" = {value} is not a finite number")]
@@ -84,6 +92,7 @@ impl JsonError {
             JsonError::BadTime { .. } => "json_bad_time",
             JsonError::UnknownSite { .. } => "json_unknown_site",
             JsonError::UnknownParameter { .. } => "json_unknown_parameter",
+            JsonError::UnknownPeriod { .. } => "json_unknown_period",
             JsonError::NotFinite { .. } => "json_not_finite",
             JsonError::BadFlag { .. } => "json_bad_flag",
             JsonError::NoValues { .. } => "json_no_values",
@@ -111,6 +120,8 @@ pub struct JsonDecoder {
     tz: Tz,
     hour_label: HourLabel,
     unit_factors: Vec<(Parameter, f64)>,
+    /// Period of records without a period field (`[decode] period`).
+    period: Period,
 }
 
 /// What one payload gave.
@@ -138,6 +149,7 @@ impl JsonDecoder {
         tz: Tz,
         hour_label: HourLabel,
         unit_factors: Vec<(Parameter, f64)>,
+        period: Period,
     ) -> Result<JsonDecoder, String> {
         let tz = match &mapping.timezone {
             Some(z) => z
@@ -171,6 +183,7 @@ impl JsonDecoder {
             tz,
             hour_label,
             unit_factors,
+            period,
         })
     }
 
@@ -251,9 +264,28 @@ impl JsonDecoder {
                 site: site_raw.chars().take(64).collect(),
             })?;
 
+        let period = match &self.mapping.period {
+            Some(f) => match required(f)? {
+                Value::String(v) => Period::parse(v),
+                Value::Number(n) => Period::parse(&n.to_string()),
+                v => return Err(type_err(f, v, "a string")),
+            }
+            .ok_or_else(|| JsonError::UnknownPeriod {
+                index,
+                field: f.clone(),
+                value: get(f)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+                    .chars()
+                    .take(64)
+                    .collect(),
+            })?,
+            None => self.period,
+        };
         let time_field = &self.mapping.time;
         let mut time = self.parse_time(index, time_field, required(time_field)?)?;
-        if self.hour_label == HourLabel::End {
+        // End-labelled feeds (CNEMC) stamp hours at their end; other periods are left as is.
+        if self.hour_label == HourLabel::End && period == Period::Hour {
             time -= Duration::hours(1);
         }
 
@@ -278,13 +310,13 @@ impl JsonDecoder {
                 name: name.chars().take(64).collect(),
             })?;
             if let Some(value) = self.number(index, vf, required(vf)?)? {
-                out.push(self.reading(&site, parameter, time, value, rec_flag));
+                out.push(self.reading(&site, parameter, time, period, value, rec_flag));
             }
         } else {
             for (field, parameter) in &self.mapping.columns {
                 let Some(v) = get(field) else { continue };
                 if let Some(value) = self.number(index, field, v)? {
-                    out.push(self.reading(&site, *parameter, time, value, rec_flag));
+                    out.push(self.reading(&site, *parameter, time, period, value, rec_flag));
                 }
             }
         }
@@ -299,6 +331,7 @@ impl JsonDecoder {
         site: &crate::model::SiteId,
         parameter: Parameter,
         time: DateTime<Utc>,
+        period: Period,
         value: f64,
         flag: DataFlag,
     ) -> Reading {
@@ -311,6 +344,7 @@ impl JsonDecoder {
             site: site.clone(),
             parameter,
             time,
+            period,
             value: value * f,
             flag,
         }
@@ -448,7 +482,14 @@ time_format = "%Y-%m-%d %H:%M:%S"
 columns = { pm2_5 = "PM2.5", co = "CO" }
 "#,
         );
-        let d = JsonDecoder::new(&m, chrono_tz::Asia::Shanghai, HourLabel::Start, vec![]).unwrap();
+        let d = JsonDecoder::new(
+            &m,
+            chrono_tz::Asia::Shanghai,
+            HourLabel::Start,
+            vec![],
+            Period::Hour,
+        )
+        .unwrap();
         let out = d
             .decode(
                 r#"{"data":[{"station":"滨江","time":"2019-11-11 09:00:00","pm2_5":35,"co":null},
@@ -479,7 +520,14 @@ value = "v"
 flag = "f"
 "#,
         );
-        let d = JsonDecoder::new(&m, chrono_tz::Asia::Shanghai, HourLabel::End, vec![]).unwrap();
+        let d = JsonDecoder::new(
+            &m,
+            chrono_tz::Asia::Shanghai,
+            HourLabel::End,
+            vec![],
+            Period::Hour,
+        )
+        .unwrap();
         let out = d
             .decode(
                 br#"[{"s":"YH-01","t":"2026-02-04T10:00:00+08:00","p":"NH3-N","v":0.12,"f":"M"},

@@ -127,6 +127,10 @@ impl Decoder {
         let unit_factors = unit_factors(&p.decode.units)
             .map_err(|e| anyhow::anyhow!("pipeline \"{}\": decode.units: {e}", p.name))?;
         let format = match p.decode.format {
+            Format::Hj212 if p.decode.period.is_some() => anyhow::bail!(
+                "pipeline \"{}\": decode.period is for JSON feeds; HJ 212 packets carry their period in CN",
+                p.name
+            ),
             Format::Hj212 => FormatDecoder::Hj212 {
                 crc: p.decode.crc,
                 opts: hj212::ReadingOptions {
@@ -140,8 +144,14 @@ impl Decoder {
                     anyhow::anyhow!("pipeline \"{}\": format json needs [decode.json]", p.name)
                 })?;
                 FormatDecoder::Json(Box::new(
-                    json::JsonDecoder::new(m, tz, p.decode.hour_label, unit_factors)
-                        .map_err(|e| anyhow::anyhow!("pipeline \"{}\": {e}", p.name))?,
+                    json::JsonDecoder::new(
+                        m,
+                        tz,
+                        p.decode.hour_label,
+                        unit_factors,
+                        p.decode.period.unwrap_or_default(),
+                    )
+                    .map_err(|e| anyhow::anyhow!("pipeline \"{}\": {e}", p.name))?,
                 ))
             }
             Format::Csv => {

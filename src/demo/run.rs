@@ -127,20 +127,19 @@ aqi_above = 100
     Ok(())
 }
 
-/// HJ 212 hour packets (CN=2061) for a list of readings of one site and hour.
+/// HJ 212 data packets (CN of each reading's period: 2061 hours, 2011 real-time) for a
+/// list of readings, one packet per site, period and time.
 fn packets(config: &Config, readings: &[Reading], tz: chrono_tz::Tz) -> Vec<(String, String)> {
-    let mut groups: std::collections::BTreeMap<
-        (String, chrono::DateTime<chrono::Utc>),
-        Vec<&Reading>,
-    > = Default::default();
+    type Key = (String, crate::model::Period, chrono::DateTime<chrono::Utc>);
+    let mut groups: std::collections::BTreeMap<Key, Vec<&Reading>> = Default::default();
     for r in readings {
         groups
-            .entry((r.site.0.clone(), r.time))
+            .entry((r.site.0.clone(), r.period, r.time))
             .or_default()
             .push(r);
     }
     let mut out = Vec::with_capacity(groups.len());
-    for ((site, time), rs) in groups {
+    for ((site, period, time), rs) in groups {
         let (mn, st, topic) = if let Some(s) = config.station(&site) {
             (s.mn.clone(), "22", format!("envwatch/air/{site}/hj212"))
         } else if let Some(s) = config.section(&site) {
@@ -160,7 +159,7 @@ fn packets(config: &Config, readings: &[Reading], tz: chrono_tz::Tz) -> Vec<(Str
         let h = OutHeader {
             qn: None,
             st,
-            cn: "2061",
+            cn: period.hj212_cn(),
             pw: "123456",
             mn: &mn,
             flag: 4,

@@ -1,5 +1,5 @@
-//! The demo's simulated stations: a few days of realistic hourly air data for the
-//! configured stations and 4-hourly water data for the sections, with designed events
+//! The demo's simulated stations: a few days of realistic hourly air data (and real-time
+//! data on the last evening) for the configured stations and 4-hourly water data for the sections, with designed events
 //! whose outcome is known from the standards (so the demo's summary can be checked):
 //!
 //! - air: every day is good (city PM2.5 ~30 µg/m3, IAQI ~43) except `polluted_day`, when
@@ -16,7 +16,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::config::{Section, Station};
-use crate::model::{DataFlag, Reading};
+use crate::model::{DataFlag, Period, Reading};
 use crate::standards::parameter::Parameter;
 
 /// What the simulator produces and which events it plants.
@@ -107,12 +107,27 @@ impl Scenario {
                     ];
                     for (parameter, value) in values {
                         out.push(Reading {
+                            period: Period::Hour,
                             site: s.code.clone(),
                             parameter,
                             time,
                             value,
                             flag: DataFlag::N,
                         });
+                        // The last evening also has real-time data (HJ 212 CN 2011) every
+                        // 5 minutes, as loggers send beside their hours: display only.
+                        if day + 1 == self.days && hour >= 18 {
+                            for k in 1..12 {
+                                out.push(Reading {
+                                    period: Period::RealTime,
+                                    site: s.code.clone(),
+                                    parameter,
+                                    time: time + Duration::minutes(5 * k),
+                                    value: j(&mut rng, value).max(0.0),
+                                    flag: DataFlag::N,
+                                });
+                            }
+                        }
                     }
                 }
             }
@@ -161,6 +176,7 @@ impl Scenario {
                     }
                     for (parameter, value) in values {
                         out.push(Reading {
+                            period: Period::Hour,
                             site: s.id.clone(),
                             parameter,
                             time,

@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 
 use super::line_protocol::{Point, PointError};
 use crate::config::{Section, Station};
-use crate::model::{DataFlag, Reading};
+use crate::model::{self, DataFlag, Reading};
 use crate::standards::aqi::Edition;
 use crate::standards::parameter::{Medium, Parameter};
 use crate::standards::water::WaterClass;
@@ -28,6 +28,10 @@ use crate::standards::water::WaterClass;
 /// Measurement names (one place, so queries and docs cannot drift).
 pub mod measurement {
     pub const AIR_HOURLY: &str = "air_hourly";
+    /// HJ 212 real-time (2011) and minute (2051) air data, tag `period`: for display,
+    /// never mixed into `air_hourly`.
+    pub const AIR_REALTIME: &str = "air_realtime";
+    pub const WATER_REALTIME: &str = "water_realtime";
     pub const AIR_DAILY: &str = "air_daily";
     pub const AIR_TARGET: &str = "air_target";
     pub const WATER_READING: &str = "water_reading";
@@ -39,6 +43,8 @@ pub mod measurement {
 /// Why a point could not be built from the given results.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SchemaError {
+    #[error("{period} data have no real-time measurement (hours: air_hourly / water_reading)")]
+    NotRealtime { period: model::Period },
     #[error("{measurement}: reading of {parameter} belongs to site {got}, not {expected}")]
     WrongSite {
         measurement: &'static str,
@@ -212,6 +218,54 @@ pub fn water_reading(
         "water",
     )?;
     Ok(b.time(time).build()?)
+}
+
+/// `air_realtime` / `water_realtime`: one site's real-time or minute readings at `time`
+/// (the sampling instant or the minute's start). Tags as `air_hourly` / `water_reading`
+/// plus `period` (`realtime` or `minute`); same fields. `Err` for hour and day data:
+/// hours go to `air_hourly` / `water_reading`, the loggers' own day means are not
+/// published (the judge's `air_daily` is the daily figure).
+pub fn realtime(
+    site: RealtimeSite<'_>,
+    period: model::Period,
+    time: DateTime<Utc>,
+    readings: &[Reading],
+) -> Result<Point, SchemaError> {
+    if !matches!(period, model::Period::RealTime | model::Period::Minute) {
+        return Err(SchemaError::NotRealtime { period });
+    }
+    let (b, m, id, media, wanted): (_, &'static str, &str, &[Medium], _) = match site {
+        RealtimeSite::Station(st) => (
+            Point::builder(measurement::AIR_REALTIME)
+                .tag("station", st.code.as_str())
+                .tag("city", st.city.as_str())
+                .tag_opt("district", st.district.as_deref()),
+            measurement::AIR_REALTIME,
+            st.code.as_str(),
+            &[Medium::Air, Medium::Meteo],
+            "air",
+        ),
+        RealtimeSite::Section(sec) => (
+            Point::builder(measurement::WATER_REALTIME)
+                .tag("section", sec.id.as_str())
+                .tag("river", sec.river.as_str())
+                .tag_opt("basin", sec.basin.as_deref()),
+            measurement::WATER_REALTIME,
+            sec.id.as_str(),
+            &[Medium::Water],
+            "water",
+        ),
+    };
+    let b = b.tag("period", period.as_str());
+    let b = reading_fields(b, m, id, time, readings, media, wanted)?;
+    Ok(b.time(time).build()?)
+}
+
+/// The site of a [`realtime`] point.
+#[derive(Debug, Clone, Copy)]
+pub enum RealtimeSite<'a> {
+    Station(&'a Station),
+    Section(&'a Section),
 }
 
 /// The daily values HJ 633 judges a day by.
@@ -557,6 +611,7 @@ mod tests {
         flag: DataFlag,
     ) -> Reading {
         Reading {
+            period: crate::model::Period::Hour,
             site: SiteId::new(site),
             parameter,
             time,

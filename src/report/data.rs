@@ -221,8 +221,9 @@ pub fn load(
             .unwrap_or(period.last()),
         tz,
     );
-    let readings = crate::store::readings::between(conn, None, from, to)
-        .with_context(|| "cannot read readings from the store")?;
+    let readings =
+        crate::store::readings::between(conn, crate::model::Period::Hour, None, from, to)
+            .with_context(|| "cannot read readings from the store")?;
     judge(&readings, inputs, period)
 }
 

@@ -36,6 +36,7 @@ fn day(
                 .unwrap()
                 .with_timezone(&chrono::Utc);
             out.push(Reading {
+                period: crate::model::Period::Hour,
                 site: SiteId::new(site),
                 parameter: p,
                 time: t,
@@ -154,6 +155,7 @@ fn hour_starting_at_local_midnight_belongs_to_that_day() {
         .with_ymd_and_hms(2019, 11, 11, 16, 0, 0)
         .unwrap();
     let r = vec![Reading {
+        period: crate::model::Period::Hour,
         site: SiteId::new("A"),
         parameter: Parameter::Pm25,
         time: t,
@@ -180,6 +182,7 @@ fn local_days_follow_a_daylight_saving_change() {
     let start = chrono::Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap();
     let r: Vec<Reading> = (0..24)
         .map(|h| Reading {
+            period: crate::model::Period::Hour,
             site: SiteId::new("A"),
             parameter: Parameter::Pm25,
             time: start + chrono::Duration::hours(h),
