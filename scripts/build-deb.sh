@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the envwatch .deb (release build + cargo-deb) and prints its path as the last
-# line of stdout. Installs what is missing: cargo-deb (pinned), dpkg-dev (dpkg-shlibdeps
-# computes the package's library dependencies).
+# line of stdout. The package is the daemon without the `demo` feature, its binary
+# stripped; the debug info goes to envwatch-dbgsym_*.ddeb beside it ([package.metadata.deb]
+# in Cargo.toml). Installs what is missing: cargo-deb (pinned), dpkg-dev (dpkg-shlibdeps
+# computes the package's library dependencies; binutils strips).
 # Usage: scripts/build-deb.sh [extra cargo-deb args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,10 +11,7 @@ cd "$(dirname "$0")/.."
 CARGO_DEB_VERSION=3.8.0
 log() { printf '[build-deb.sh] %s\n' "$*" >&2; }
 
-if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
-  log "installing cargo-deb $CARGO_DEB_VERSION"
-  cargo install cargo-deb --version "=$CARGO_DEB_VERSION" --locked >&2
-fi
+scripts/cargo-tool.sh cargo-deb "$CARGO_DEB_VERSION"
 if ! command -v dpkg-shlibdeps >/dev/null; then
   log "installing dpkg-dev"
   export DEBIAN_FRONTEND=noninteractive
@@ -26,7 +25,8 @@ target_dir=${CARGO_TARGET_DIR:-target}
 out_dir="$target_dir/debian"
 mkdir -p "$out_dir"
 log "building release binary and package (slow: a full release build)"
-deb=$(cargo deb --locked --output "$out_dir" "$@" | tail -n 1)
+# cargo-deb prints the paths it wrote (the .deb and the -dbgsym .ddeb).
+deb=$(cargo deb --locked --output "$out_dir" "$@" | grep '\.deb$' | tail -n 1 || true)
 [ -f "$deb" ] || { log "cargo deb did not report a package file (got: $deb)"; exit 1; }
 log "built $deb ($(du -h "$deb" | cut -f1))"
 echo "$deb"

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod ingest;
 pub mod judge;

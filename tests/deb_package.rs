@@ -1,6 +1,10 @@
 //! The Debian package: its cargo-deb metadata and maintainer scripts are always checked
-//! statically; with `ENVWATCH_TEST_DEB=1` the .deb is built (scripts/build-deb.sh, a
-//! slow release build) and inspected with `dpkg-deb -I` / `-c` / `-e`.
+//! statically; the built .deb is inspected with `dpkg-deb -I` / `-c` / `-e` / `-x`, and its
+//! binary run.
+//!
+//! scripts/test.sh (and so CI) builds the package first (scripts/build-deb.sh, a release
+//! build) and passes it in `ENVWATCH_TEST_DEB_FILE`. Without it the test builds the package
+//! itself with `ENVWATCH_TEST_DEB=1`, fails in CI (`CI` set), and otherwise skips saying so.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -112,6 +116,18 @@ fn cargo_deb_metadata_installs_binary_config_unit_and_docs() {
         "postinst uses adduser: {depends}"
     );
     assert_eq!(meta["maintainer-scripts"].as_str(), Some("deploy/debian/"));
+    // The daemon without the demo's embedded broker, and its debug info split off into a
+    // -dbgsym package (the release profile keeps line tables: unstripped, the binary is
+    // hundreds of MB).
+    assert_eq!(meta["default-features"].as_bool(), Some(false));
+    assert!(
+        !meta
+            .get("features")
+            .map(strings)
+            .unwrap_or_default()
+            .contains(&"demo".to_string())
+    );
+    assert_eq!(meta["dbgsym"].as_bool(), Some(true));
 }
 
 /// The source file a conffile comes from exists (config/ or pipelines/).
@@ -166,31 +182,76 @@ fn dpkg_deb(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The package to inspect: the one scripts/test.sh built, or one built here.
+fn built_deb() -> Option<PathBuf> {
+    if let Some(deb) = std::env::var_os("ENVWATCH_TEST_DEB_FILE").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(deb));
+    }
+    if std::env::var("ENVWATCH_TEST_DEB").as_deref() == Ok("1") {
+        let out = Command::new(root().join("scripts/build-deb.sh"))
+            .current_dir(root())
+            .output()
+            .expect("run scripts/build-deb.sh");
+        assert!(
+            out.status.success(),
+            "build-deb.sh failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        return Some(PathBuf::from(
+            stdout.lines().last().expect("the .deb path").trim(),
+        ));
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci,
+        "CI must build and check the .deb: run scripts/test.sh, which builds it and sets \
+         ENVWATCH_TEST_DEB_FILE"
+    );
+    println!(
+        "SKIPPED the built .deb check: scripts/test.sh builds the package and sets \
+         ENVWATCH_TEST_DEB_FILE (or set ENVWATCH_TEST_DEB=1 to build it here). The metadata \
+         and maintainer scripts were checked statically."
+    );
+    None
+}
+
+/// Section names of an ELF file (`readelf` from binutils, which dpkg-dev needs anyway).
+fn elf_sections(path: &Path) -> Vec<String> {
+    let out = Command::new("readelf")
+        .args(["--section-headers", "--wide"])
+        .arg(path)
+        .output()
+        .expect("run readelf (binutils)");
+    assert!(out.status.success(), "readelf {}", path.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (_, rest) = l.trim_start().strip_prefix('[')?.split_once(']')?;
+            rest.split_whitespace().next().map(String::from)
+        })
+        .collect()
+}
+
+/// The GNU build id of an ELF file, as hex.
+fn build_id(path: &Path) -> String {
+    let out = Command::new("readelf")
+        .args(["--notes"])
+        .arg(path)
+        .output()
+        .expect("run readelf (binutils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID: "))
+        .unwrap_or_else(|| panic!("no GNU build id in {}:\n{text}", path.display()))
+        .trim()
+        .to_string()
+}
+
 #[test]
 fn built_deb_contains_what_the_service_needs() {
-    if std::env::var("ENVWATCH_TEST_DEB").as_deref() != Ok("1") {
-        println!(
-            "SKIPPED the full .deb check (builds a release binary); set ENVWATCH_TEST_DEB=1 to run it. \
-             The metadata and maintainer scripts were checked statically."
-        );
-        return;
-    }
-    let out = Command::new(root().join("scripts/build-deb.sh"))
-        .current_dir(root())
-        .output()
-        .expect("run scripts/build-deb.sh");
-    assert!(
-        out.status.success(),
-        "build-deb.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let deb = stdout
-        .lines()
-        .last()
-        .expect("the .deb path")
-        .trim()
-        .to_string();
+    let Some(deb) = built_deb() else { return };
+    let deb = deb.to_str().expect("a UTF-8 path").to_string();
     assert!(deb.ends_with(".deb") && Path::new(&deb).is_file(), "{deb}");
     let size = std::fs::metadata(&deb).unwrap().len();
     println!("package: {deb} ({size} bytes)");
@@ -229,8 +290,10 @@ fn built_deb_contains_what_the_service_needs() {
         .lines()
         .find(|l| l.ends_with(" ./usr/bin/envwatch"))
         .unwrap();
+    // owned by root (cargo-deb writes the numeric 0/0)
     assert!(
-        binary_line.starts_with("-rwxr-xr-x root/root"),
+        binary_line.starts_with("-rwxr-xr-x root/root")
+            || binary_line.starts_with("-rwxr-xr-x 0/0 "),
         "{binary_line}"
     );
 
@@ -264,5 +327,72 @@ fn built_deb_contains_what_the_service_needs() {
     assert_eq!(
         std::fs::read_to_string(packaged).unwrap(),
         std::fs::read_to_string(root().join("deploy/systemd/envwatch.service")).unwrap()
+    );
+
+    // The binary carries no debug info: it is split off into the -dbgsym package built
+    // beside it, whose file is named by the binary's build id (GNU debuglink layout).
+    let binary = data.path().join("usr/bin/envwatch");
+    let sections = elf_sections(&binary);
+    assert!(sections.iter().any(|s| s == ".text"), "{sections:?}");
+    let debug: Vec<&String> = sections
+        .iter()
+        // DWARF sections; `.debug_gdb_scripts` is rustc's pointer to gdb helpers, loaded
+        // with the program (a few bytes), not debug info.
+        .filter(|s| {
+            (s.starts_with(".debug") || s.starts_with(".zdebug")) && *s != ".debug_gdb_scripts"
+        })
+        .collect();
+    assert!(
+        debug.is_empty(),
+        "packaged binary has debug info: {debug:?}"
+    );
+    let installed_kib: u64 = info
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Installed-Size:"))
+        .expect("Installed-Size")
+        .trim()
+        .parse()
+        .unwrap();
+    let binary_bytes = std::fs::metadata(&binary).unwrap().len();
+    println!(
+        "installed size {:.1} MiB, binary {:.1} MiB",
+        installed_kib as f64 / 1024.0,
+        binary_bytes as f64 / 1_048_576.0
+    );
+    let id = build_id(&binary);
+    let dbgsym = std::fs::read_dir(Path::new(&deb).parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("envwatch-dbgsym_") && name.ends_with(".ddeb")
+        })
+        .expect("envwatch-dbgsym_*.ddeb next to the package");
+    let debug_files = dpkg_deb(&["-c", dbgsym.to_str().unwrap()]);
+    let debug_file = format!("./usr/lib/debug/.build-id/{}/{}.debug", &id[..2], &id[2..]);
+    assert!(
+        debug_files.lines().any(|l| l.ends_with(&debug_file)),
+        "{debug_file} not in {}:\n{debug_files}",
+        dbgsym.display()
+    );
+
+    // The packaged binary runs, accepts the packaged config, and has no demo.
+    let check = Command::new(&binary)
+        .args(["check-config", "--config"])
+        .arg(data.path().join("etc/envwatch"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "check-config of the packaged config: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let demo = Command::new(&binary).arg("demo").output().unwrap();
+    let said = String::from_utf8_lossy(&demo.stderr);
+    assert!(!demo.status.success(), "the packaged binary has no demo");
+    assert!(
+        said.contains("not in this build") && said.contains("cargo run --release -- demo"),
+        "{said}"
     );
 }

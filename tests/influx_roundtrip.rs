@@ -5,6 +5,7 @@
 //! Data: the real Hangzhou hourly air data and published 24 h averages, and the real
 //! water snapshot of `ENVWATCH_SHARED_DATA` (never synthetic values).
 
+mod common;
 mod influx_support;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,21 +25,12 @@ use envwatch::standards::water::{TargetClass, WaterBody, WaterClass};
 use influx_support::*;
 
 fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("ENVWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir
-        .join("air_hangzhou_2019-11-11_to_13_hourly.csv")
-        .exists()
-    {
-        Some(dir)
-    } else {
-        println!(
-            "SKIP: shared data not found at {} (set ENVWATCH_SHARED_DATA)",
-            dir.display()
-        );
-        None
-    }
+    common::shared_data(&[
+        "air_hangzhou_2019-11-11_to_13_hourly.csv",
+        "air_hangzhou_2019-11-11_to_13_published_averages.csv",
+        "air_hangzhou_stations.csv",
+        "water_sample_20260204_snapshot.csv",
+    ])
 }
 
 fn csv_rows(path: &std::path::Path) -> Vec<Vec<String>> {

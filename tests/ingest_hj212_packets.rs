@@ -2,6 +2,8 @@
 //! Known answers are the TSV's own columns (CRC values computed independently by the
 //! collector, crc_ok, declared/actual length, structure_ok), not our output.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -12,18 +14,7 @@ use envwatch::model::{DataFlag, SiteId};
 use envwatch::standards::parameter::Parameter;
 
 fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("ENVWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir.join("hj212_packets_sample.tsv").exists() {
-        Some(dir)
-    } else {
-        println!(
-            "SKIPPED: {} has no hj212_packets_sample.tsv (set ENVWATCH_SHARED_DATA)",
-            dir.display()
-        );
-        None
-    }
+    common::shared_data(&["hj212_packets_sample.tsv"])
 }
 
 struct Row {

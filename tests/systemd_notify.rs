@@ -16,27 +16,45 @@ fn recv(sock: &UnixDatagram) -> String {
 
 #[test]
 fn notifications_follow_the_daemon_lifecycle_and_watchdog_pings_are_rate_limited() {
-    // Outside systemd: a no-op, no watchdog.
+    // Outside systemd (no NOTIFY_SOCKET) the notifier is a no-op, even with a watchdog
+    // timeout in the environment.
     assert!(
         std::env::var_os("NOTIFY_SOCKET").is_none(),
         "run outside systemd"
     );
-    let mut outside = Notifier::from_env();
-    assert!(!outside.is_enabled());
-    assert_eq!(outside.tick_interval(), None);
-    outside.ready("ready");
-    assert!(!outside.tick());
-
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     // SAFETY: this binary has a single test and no other thread reads the environment.
     unsafe {
-        std::env::set_var("NOTIFY_SOCKET", &path);
         std::env::set_var("WATCHDOG_USEC", "20000000");
         std::env::set_var("WATCHDOG_PID", std::process::id().to_string());
     }
+    let mut outside = Notifier::from_env();
+    assert!(!outside.is_enabled());
+    // Now a socket is listening where any send would land (sd_notify reads NOTIFY_SOCKET
+    // on every send): the notifier made outside systemd must still send nothing.
+    // SAFETY: as above.
+    unsafe { std::env::set_var("NOTIFY_SOCKET", &path) };
+    outside.ready("ready");
+    assert!(!outside.tick(), "no watchdog ping outside systemd");
+    outside.status("running");
+    outside.reloading();
+    outside.reloaded("reloaded");
+    outside.stopping();
+    sock.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4096];
+    match sock.recv(&mut buf) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Ok(n) => panic!(
+            "a notifier made outside systemd sent {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(e) => panic!("{e}"),
+    }
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+
     let mut n = Notifier::from_env();
     assert!(n.is_enabled());
     assert_eq!(n.watchdog_timeout(), Some(Duration::from_secs(20)));

@@ -12,6 +12,8 @@
 //! Result (raw values, real-time practice): 21 of 22 published classes reproduced. The one
 //! kind of disagreement is explained in `KNOWN_MISSES`.
 
+mod common;
+
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -30,15 +32,7 @@ const KNOWN_MISSES: &[(&str, WaterClass, WaterClass)] =
     &[("永昌桥", WaterClass::III, WaterClass::IV)];
 
 fn data_dir() -> Option<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("ENVWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            manifest.join("../shared/data"),
-            manifest.join("../../shared/data"),
-        ])
-        .find(|d| d.join("water_sample_20260204_snapshot.csv").is_file())
+    common::shared_data(&["water_sample_20260204_snapshot.csv"])
 }
 
 fn water_body(name: &str) -> WaterBody {
@@ -57,12 +51,7 @@ struct Row {
 }
 
 fn load() -> Option<Vec<Row>> {
-    let Some(dir) = data_dir() else {
-        println!(
-            "SKIPPED: water_sample_20260204_snapshot.csv not found (set ENVWATCH_SHARED_DATA)"
-        );
-        return None;
-    };
+    let dir = data_dir()?;
     let path = dir.join("water_sample_20260204_snapshot.csv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();

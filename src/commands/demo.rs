@@ -1,9 +1,12 @@
-//! `envwatch demo`: the whole system on an embedded default (see [`crate::demo`]).
+//! `envwatch demo`: the whole system on an embedded default (see `crate::demo`). Needs the
+//! `demo` cargo feature (on by default) for its embedded MQTT broker; the daemon's .deb is
+//! built without it.
 
 use std::process::ExitCode;
 
 use crate::cli::DemoArgs;
 
+#[cfg(feature = "demo")]
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
@@ -17,4 +20,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     println!("{}", crate::demo::run::render(&summary));
     println!("summary: {}", out.join("summary.json").display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Built without the embedded broker (e.g. the .deb): say how to get the demo.
+#[cfg(not(feature = "demo"))]
+pub fn run(_args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "`envwatch demo` is not in this build: it was compiled without the `demo` feature \
+         (the demo's embedded MQTT broker, which the packaged daemon leaves out). Run it from a \
+         source checkout with `cargo run --release -- demo` (the feature is on by default), or \
+         build with `cargo build --release --features demo`"
+    )
 }
